@@ -1,0 +1,112 @@
+import { SsseError } from '../errors.js';
+
+/**
+ * Dense symmetric positive-definite linear algebra in float64, on row-major square matrices.
+ * tfjs has no Cholesky, solve or inverse, and these factorisations are where float32 would lose
+ * the most (the Fisher's condition number is about 2.6e4 on Fashion-MNIST), so they run in
+ * JavaScript doubles. The O(d³) inner loops are dot products over contiguous rows.
+ */
+
+/**
+ * Cholesky factor: returns L (row-major, lower triangle filled, upper zero) with A = L·Lᵀ.
+ * Only the lower triangle of `a` is read. Throws NUMERIC naming the pivot when A is not
+ * positive definite.
+ */
+export function cholesky(a: Float64Array, d: number, what = 'matrix'): Float64Array {
+  if (a.length !== d * d) {
+    throw new SsseError('BAD_ARGUMENT', `cholesky: ${what} has ${a.length} entries, expected ${d}×${d}`);
+  }
+  const l = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    const ri = i * d;
+    for (let j = 0; j <= i; j++) {
+      const rj = j * d;
+      let s = a[ri + j] as number;
+      for (let k = 0; k < j; k++) s -= (l[ri + k] as number) * (l[rj + k] as number);
+      if (i === j) {
+        if (!(s > 0)) {
+          throw new SsseError(
+            'NUMERIC',
+            `cholesky: ${what} is not positive definite (pivot ${i} is ${s}); increase the damping`,
+          );
+        }
+        l[ri + i] = Math.sqrt(s);
+      } else {
+        l[ri + j] = s / (l[rj + j] as number);
+      }
+    }
+  }
+  return l;
+}
+
+/** Solves A·x = b given A's Cholesky factor L (forward then backward substitution). */
+export function choleskySolve(l: Float64Array, d: number, b: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(d);
+  for (let i = 0; i < d; i++) {
+    const ri = i * d;
+    let s = b[i] as number;
+    for (let k = 0; k < i; k++) s -= (l[ri + k] as number) * (y[k] as number);
+    y[i] = s / (l[ri + i] as number);
+  }
+  const x = new Float64Array(d);
+  for (let i = d - 1; i >= 0; i--) {
+    let s = y[i] as number;
+    for (let k = i + 1; k < d; k++) s -= (l[k * d + i] as number) * (x[k] as number);
+    x[i] = s / (l[i * d + i] as number);
+  }
+  return x;
+}
+
+/**
+ * Inverse of a lower-triangular matrix L, returned transposed: row r of the result holds
+ * column r of L⁻¹, i.e. the result is (L⁻¹)ᵀ, upper-triangular. Keeping it transposed makes
+ * both its computation and A⁻¹ = (L⁻¹)ᵀ·L⁻¹ = Uᵀ… contiguous-row dot products.
+ */
+export function lowerInverseTransposed(l: Float64Array, d: number): Float64Array {
+  // Column c of X = L⁻¹ solves L·x = e_c; x is zero above c. Store it as row c of U = Xᵀ.
+  const u = new Float64Array(d * d);
+  for (let c = 0; c < d; c++) {
+    const rc = c * d;
+    u[rc + c] = 1 / (l[c * d + c] as number);
+    for (let i = c + 1; i < d; i++) {
+      const ri = i * d;
+      let s = 0;
+      for (let k = c; k < i; k++) s -= (l[ri + k] as number) * (u[rc + k] as number);
+      u[rc + i] = s / (l[ri + i] as number);
+    }
+  }
+  return u;
+}
+
+/**
+ * A⁻¹ for symmetric positive-definite A via its Cholesky factor: A⁻¹ = L⁻ᵀ·L⁻¹, whose (i, j)
+ * entry is the dot product of columns i and j of L⁻¹ = rows i and j of U = (L⁻¹)ᵀ.
+ */
+export function choleskyInverse(l: Float64Array, d: number): Float64Array {
+  const u = lowerInverseTransposed(l, d);
+  const inv = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    const ri = i * d;
+    for (let j = 0; j <= i; j++) {
+      const rj = j * d;
+      // Row j of U is zero before column j, row i before column i; i ≥ j, so start at i.
+      let s = 0;
+      for (let k = i; k < d; k++) s += (u[ri + k] as number) * (u[rj + k] as number);
+      inv[ri + j] = s;
+      inv[rj + i] = s;
+    }
+  }
+  return inv;
+}
+
+/** Symmetric matrix–vector product y = M·x in float64 (M row-major, any float storage). */
+export function matVec(m: ArrayLike<number>, d: number, x: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(d);
+  for (let i = 0; i < d; i++) {
+    const ri = i * d;
+    let s = 0;
+    for (let k = 0; k < d; k++) s += (m[ri + k] as number) * (x[k] as number);
+    y[i] = s;
+  }
+  return y;
+}
