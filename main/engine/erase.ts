@@ -1,0 +1,260 @@
+import * as path from 'node:path';
+import { currentBackend } from './backend.js';
+import { ArtefactCache } from './cache.js';
+import type { Dataset } from './data/types.js';
+import { SsseError } from './errors.js';
+import { sha256Bytes, sha256Json } from './hash.js';
+import { fisherInverse, type Curvature, type FisherInverse, type FisherMethod } from './linear/fisher.js';
+import type { LinearModel } from './linear/model.js';
+import { applyStep, removalGradient, ssseDirection } from './linear/ssseStep.js';
+import { chooseEpsilon, defaultEpsilonGrid, StepEvaluator, type EvalSplit, type SplitAccuracy, type SweepRow } from './linear/sweep.js';
+import { trainLinear } from './linear/train.js';
+import { report, throwIfCancelled, type RunControl } from './progress.js';
+
+/** Bumped whenever a change alters what a cached artefact would contain. */
+export const ENGINE_VERSION = '0.1.0';
+
+export interface EraseConfig extends RunControl {
+  l2: number;
+  /** λ_F; defaults to l2 at the command line, as in the paper. */
+  damping: number;
+  seed: number;
+  /** The ε applied to θ̂; null lets the sweep choose (needs verify = 'retrain'). */
+  epsilon: number | null;
+  /** ε values to evaluate; null means the default grid (or just `epsilon` when one is given). */
+  epsilonGrid: number[] | null;
+  verify: 'retrain' | 'none';
+  fisherMethod: FisherMethod;
+  curvature: Curvature;
+  /** Where θ* and F̂⁻¹ are kept between requests; null disables caching. */
+  cacheDir: string | null;
+  /** Relative parameter accuracy of training (see trainLinear). */
+  tolerance: number;
+}
+
+export const DEFAULT_CONFIG: Omit<EraseConfig, 'damping'> = {
+  l2: 1e-4,
+  seed: 0,
+  epsilon: null,
+  epsilonGrid: null,
+  verify: 'retrain',
+  fisherMethod: 'cholesky',
+  curvature: 'empirical',
+  cacheDir: null,
+  tolerance: 1e-6,
+};
+
+export interface ModelAccuracy {
+  star: SplitAccuracy;
+  hat: SplitAccuracy;
+  retrained: SplitAccuracy | null;
+}
+
+/** summary.json: field names are part of the command line's contract (snake_case). */
+export interface EraseSummary {
+  engine_version: string;
+  dataset: { dir: string; format: string; fingerprint: string; files: { path: string; sha256: string; bytes: number }[] };
+  n: number;
+  k: number;
+  d: number;
+  attributes: number;
+  attribute_names: string[];
+  removed_ids: string[];
+  l2: number;
+  damping: number;
+  seed: number;
+  curvature: Curvature;
+  fisher_method: FisherMethod;
+  verify: 'retrain' | 'none';
+  epsilon: number;
+  epsilon_rule: 'given' | 'max_gamma_S' | 'min_accuracy_difference';
+  gamma_S: number | null;
+  normalized_distance: number | null;
+  auc: { star: (number | null)[]; hat: (number | null)[]; retrained: (number | null)[] | null };
+  accuracy: ModelAccuracy;
+  sweep: SweepRow[];
+  training: { iterations: number[] | null; gradient_norms: number[] | null; tolerance: number };
+  retraining: { iterations: number[]; gradient_norms: number[] } | null;
+  parameter_sha256: { star: string; hat: string; retrained: string | null };
+  cache: { dir: string | null; theta_star: 'hit' | 'miss' | 'off'; fisher: 'hit' | 'miss' | 'off' };
+  backend: string;
+  backend_provider: string;
+  timings_s: { train: number; fisher: number; erase: number; retrain: number | null; evaluate: number };
+}
+
+export interface EraseOutcome {
+  summary: EraseSummary;
+  thetaStar: LinearModel;
+  thetaHat: LinearModel;
+  thetaRetrained: LinearModel | null;
+  fisher: FisherInverse;
+}
+
+/** Copies the given rows of an n×w row-major matrix. */
+export function selectRows<T extends Float32Array | Uint8Array>(src: T, width: number, rows: ArrayLike<number>): T {
+  const ctor = src.constructor as new (length: number) => T;
+  const out = new ctor(rows.length * width);
+  for (let r = 0; r < rows.length; r++) {
+    const i = rows[r] as number;
+    out.set(src.subarray(i * width, (i + 1) * width), r * width);
+  }
+  return out;
+}
+
+function seconds(since: number): number {
+  return Math.round((performance.now() - since) / 1e3 * 1e3) / 1e3;
+}
+
+/** The identity of the training data actually used: its features and labels, byte for byte. */
+export function datasetFingerprint(dataset: Dataset): string {
+  return sha256Bytes(dataset.train.features, dataset.train.labels);
+}
+
+/**
+ * One erasure request on the paper's linear model, from data to verdict:
+ * θ* (trained, or from the cache) → F̂⁻¹ (computed, or from the cache) → the SSSE step from S's
+ * rows alone → optionally θ*_{−S} retrained from scratch with the same routine and seed → the
+ * ε sweep and every metric of SSSE.md.
+ */
+export async function eraseLinear(dataset: Dataset, removed: number[], config: EraseConfig): Promise<EraseOutcome> {
+  const { d, A } = dataset;
+  const n = dataset.train.n;
+  const k = removed.length;
+  if (k === 0) throw new SsseError('BAD_REQUEST', 'the removal request is empty (k = 0)');
+  if (k >= n) throw new SsseError('BAD_REQUEST', `the removal request names ${k} of n = ${n} samples; at least one must remain (k < n)`);
+  if (config.epsilon === null && config.verify !== 'retrain') {
+    throw new SsseError('BAD_ARGUMENT', '--epsilon: choosing ε by a sweep needs --verify retrain; give --epsilon E to erase without retraining');
+  }
+  const backend = currentBackend();
+  if (!backend) throw new SsseError('RESOURCE', 'eraseLinear: call initBackend() first');
+
+  const fingerprint = datasetFingerprint(dataset);
+  const cache = config.cacheDir ? new ArtefactCache(config.cacheDir) : null;
+  const { features, labels } = dataset.train;
+
+  // θ*: trained once per (data, λ, seed, tolerance, backend) and kept.
+  const starKey = sha256Json({ kind: 'theta-star', v: ENGINE_VERSION, fingerprint, d, A, l2: config.l2, seed: config.seed, tolerance: config.tolerance, backend: backend.name });
+  let t0 = performance.now();
+  let thetaStar: LinearModel;
+  let training: EraseSummary['training'] = { iterations: null, gradient_norms: null, tolerance: config.tolerance };
+  let starCache: 'hit' | 'miss' | 'off' = cache ? 'miss' : 'off';
+  const cachedStar = cache?.read<{ iterations: number[]; gradientNorms: number[] }>('theta-star', starKey);
+  if (cachedStar && cachedStar.arrays[0] instanceof Float64Array && cachedStar.arrays[0].length === d * A) {
+    thetaStar = { d, A, weights: cachedStar.arrays[0] };
+    training = { iterations: cachedStar.meta.iterations, gradient_norms: cachedStar.meta.gradientNorms, tolerance: config.tolerance };
+    starCache = 'hit';
+    report(config, 'train', A, A);
+  } else {
+    const result = await trainLinear(features, labels, n, d, A, { ...config, l2: config.l2, seed: config.seed, tolerance: config.tolerance, phase: 'train' });
+    thetaStar = result.model;
+    training = { iterations: result.iterations, gradient_norms: result.gradientNorms, tolerance: config.tolerance };
+    cache?.write('theta-star', starKey, { iterations: result.iterations, gradientNorms: result.gradientNorms }, [thetaStar.weights]);
+  }
+  const trainSeconds = seconds(t0);
+  const starSha = sha256Bytes(thetaStar.weights);
+
+  // F̂⁻¹: computed once per (θ*, data, λ_F, curvature, method) and kept.
+  t0 = performance.now();
+  const fisherKey = sha256Json({ kind: 'fisher', v: ENGINE_VERSION, starSha, fingerprint, damping: config.damping, curvature: config.curvature, method: config.fisherMethod });
+  let fisher: FisherInverse;
+  let fisherCache: 'hit' | 'miss' | 'off' = cache ? 'miss' : 'off';
+  const cachedFisher = cache?.read<Omit<FisherInverse, 'blocks'>>('fisher', fisherKey);
+  if (cachedFisher && cachedFisher.arrays.length === A && cachedFisher.arrays.every((b) => b instanceof Float32Array && b.length === d * d)) {
+    fisher = { ...cachedFisher.meta, blocks: cachedFisher.arrays as Float32Array[] };
+    fisherCache = 'hit';
+    report(config, 'fisher', A, A);
+  } else {
+    fisher = await fisherInverse(thetaStar, features, labels, n, { ...config, damping: config.damping, curvature: config.curvature, method: config.fisherMethod });
+    const { blocks, ...meta } = fisher;
+    cache?.write('fisher', fisherKey, meta, blocks);
+  }
+  const fisherSeconds = seconds(t0);
+  throwIfCancelled(config, 'erasure');
+
+  // The step itself: S's rows only.
+  t0 = performance.now();
+  const removedFeatures = selectRows(features, d, removed);
+  const removedLabels = selectRows(labels, A, removed);
+  const gradient = removalGradient(thetaStar, removedFeatures, removedLabels, config.l2);
+  const direction = ssseDirection(fisher, gradient, n, k);
+  report(config, 'erase', 1, 1);
+  const eraseSeconds = seconds(t0);
+
+  // The gold standard: retrained from scratch on D \ S with the same routine and seed.
+  const removedSet = new Set(removed);
+  const retainedRows: number[] = [];
+  for (let i = 0; i < n; i++) if (!removedSet.has(i)) retainedRows.push(i);
+  const retainedFeatures = selectRows(features, d, retainedRows);
+  const retainedLabels = selectRows(labels, A, retainedRows);
+  let thetaRetrained: LinearModel | null = null;
+  let retraining: EraseSummary['retraining'] = null;
+  let retrainSeconds: number | null = null;
+  if (config.verify === 'retrain') {
+    t0 = performance.now();
+    const result = await trainLinear(retainedFeatures, retainedLabels, n - k, d, A, { ...config, l2: config.l2, seed: config.seed, tolerance: config.tolerance, phase: 'retrain' });
+    thetaRetrained = result.model;
+    retraining = { iterations: result.iterations, gradient_norms: result.gradientNorms };
+    retrainSeconds = seconds(t0);
+  }
+
+  // The sweep and the metrics.
+  t0 = performance.now();
+  const split = (f: Float32Array, l: Uint8Array, m: number): EvalSplit => ({ features: f, labels: l, n: m });
+  const evaluator = new StepEvaluator(thetaStar, direction, thetaRetrained, {
+    removed: split(removedFeatures, removedLabels, k),
+    retained: split(retainedFeatures, retainedLabels, n - k),
+    test: dataset.test ? split(dataset.test.features, dataset.test.labels, dataset.test.n) : null,
+  });
+  const grid = config.epsilonGrid ?? (config.epsilon !== null ? [config.epsilon] : defaultEpsilonGrid());
+  const sweep: SweepRow[] = [];
+  for (let i = 0; i < grid.length; i++) {
+    throwIfCancelled(config, 'sweep');
+    sweep.push(evaluator.evaluate(grid[i] as number));
+    report(config, 'sweep', i + 1, grid.length);
+  }
+  let epsilon: number;
+  let rule: EraseSummary['epsilon_rule'];
+  if (config.epsilon !== null) {
+    epsilon = config.epsilon;
+    rule = 'given';
+  } else {
+    const chosen = chooseEpsilon(sweep);
+    epsilon = chosen.row.epsilon;
+    rule = chosen.rule;
+  }
+  const thetaHat = applyStep(thetaStar, direction, epsilon);
+  const applied = sweep.find((r) => r.epsilon === epsilon) ?? evaluator.evaluate(epsilon);
+  const evaluateSeconds = seconds(t0);
+
+  const summary: EraseSummary = {
+    engine_version: ENGINE_VERSION,
+    dataset: { dir: dataset.dir, format: dataset.format, fingerprint, files: dataset.files.map((f) => ({ ...f, path: path.resolve(f.path) })) },
+    n,
+    k,
+    d,
+    attributes: A,
+    attribute_names: dataset.attributeNames,
+    removed_ids: removed.map((i) => dataset.ids[i] as string),
+    l2: config.l2,
+    damping: config.damping,
+    seed: config.seed,
+    curvature: config.curvature,
+    fisher_method: config.fisherMethod,
+    verify: config.verify,
+    epsilon,
+    epsilon_rule: rule,
+    gamma_S: applied.gamma_S,
+    normalized_distance: applied.normalized_distance,
+    auc: { star: evaluator.aucStar, hat: evaluator.aucHat(epsilon), retrained: evaluator.aucRetrained },
+    accuracy: { star: evaluator.accuracyStar, hat: applied.accuracy, retrained: evaluator.accuracyRetrained },
+    sweep,
+    training,
+    retraining,
+    parameter_sha256: { star: starSha, hat: sha256Bytes(thetaHat.weights), retrained: thetaRetrained ? sha256Bytes(thetaRetrained.weights) : null },
+    cache: { dir: config.cacheDir, theta_star: starCache, fisher: fisherCache },
+    backend: backend.name,
+    backend_provider: backend.provider,
+    timings_s: { train: trainSeconds, fisher: fisherSeconds, erase: eraseSeconds, retrain: retrainSeconds, evaluate: evaluateSeconds },
+  };
+  return { summary, thetaStar, thetaHat, thetaRetrained, fisher };
+}

@@ -1,0 +1,175 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { cholesky, choleskyInverse, choleskySolve, lowerInverseTransposed, matVec } from '../../../main/engine/linalg/cholesky.js';
+import { SsseError } from '../../../main/engine/errors.js';
+import {
+  gaussJordanInverse,
+  gaussian,
+  identity,
+  luSolve,
+  matMul,
+  matVecRef,
+  randomSpd,
+  relFrob,
+  spdWithCondition,
+  transpose,
+} from '../../helpers/reference.js';
+
+/** Unit roundoff of float64. */
+const U64 = 2 ** -53;
+
+/** L·Lᵀ for a row-major lower-triangular L. */
+function llt(l: Float64Array, d: number): Float64Array {
+  return matMul(l, transpose(l, d, d), d, d, d);
+}
+
+function randomVector(d: number, seed: number): Float64Array {
+  const g = gaussian(seed);
+  return Float64Array.from({ length: d }, () => g());
+}
+
+describe('cholesky (float64) against independent references', () => {
+  for (const [d, seed] of [
+    [50, 1],
+    [300, 2],
+  ] as const) {
+    test(`L·Lᵀ reproduces a random SPD ${d}×${d} matrix; L is lower-triangular with a positive diagonal`, (t) => {
+      const a = randomSpd(d, seed);
+      const l = cholesky(a, d);
+      for (let i = 0; i < d; i++) {
+        assert.ok((l[i * d + i] as number) > 0, `diagonal ${i} must be positive`);
+        for (let j = i + 1; j < d; j++) assert.equal(l[i * d + j], 0, `upper entry (${i}, ${j}) must be zero`);
+      }
+      // Backward stability: ‖LLᵀ − A‖ ≤ c·d·u·‖A‖ with c small; d·u is 5.6e-15 at d = 50 and
+      // 3.3e-14 at d = 300, so 1e-13 leaves a margin and still catches any real mistake.
+      const err = relFrob(llt(l, d), a);
+      t.diagnostic(`‖LLᵀ − A‖/‖A‖ = ${err.toExponential(2)}`);
+      assert.ok(err < 1e-13, `relative Frobenius error ${err}`);
+    });
+  }
+
+  test('only the lower triangle is read', () => {
+    const d = 20;
+    const a = randomSpd(d, 3);
+    const garbled = Float64Array.from(a);
+    for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) garbled[i * d + j] = 1e6 * (i - j);
+    assert.deepEqual(cholesky(garbled, d), cholesky(a, d));
+  });
+
+  test('choleskySolve agrees with an LU (partial pivoting) solve', (t) => {
+    for (const [d, seed] of [
+      [50, 11],
+      [300, 12],
+    ] as const) {
+      const a = randomSpd(d, seed);
+      const b = randomVector(d, seed + 100);
+      const x = choleskySolve(cholesky(a, d), d, b);
+      const ref = luSolve(a, d, b);
+      // randomSpd has κ of a few tens (eigenvalues of GᵀG/d + I lie in [1, ~5]); both solvers are
+      // backward stable, so they differ by ~κ·d·u ≈ 1e-13 at most; 1e-12 leaves margin.
+      const err = relFrob(x, ref);
+      t.diagnostic(`d = ${d}: ‖x − x_LU‖/‖x_LU‖ = ${err.toExponential(2)}`);
+      assert.ok(err < 1e-12, `d = ${d}: ${err}`);
+      // And the residual is small on its own terms.
+      const res = relFrob(matVecRef(a, d, d, x), b);
+      assert.ok(res < 1e-13, `d = ${d}: residual ${res}`);
+    }
+  });
+
+  test('choleskyInverse agrees with Gauss–Jordan on well-conditioned matrices (< 1e-10)', (t) => {
+    for (const [d, seed] of [
+      [50, 21],
+      [300, 22],
+    ] as const) {
+      const a = randomSpd(d, seed);
+      const inv = choleskyInverse(cholesky(a, d), d);
+      const ref = gaussJordanInverse(a, d);
+      const err = relFrob(inv, ref);
+      t.diagnostic(`d = ${d}: ‖A⁻¹ − A⁻¹_GJ‖/‖A⁻¹_GJ‖ = ${err.toExponential(2)}`);
+      assert.ok(err < 1e-10, `d = ${d}: ${err}`);
+      // The result must be exactly symmetric (it is assembled symmetrically).
+      for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) assert.equal(inv[i * d + j], inv[j * d + i]);
+    }
+  });
+
+  test('choleskyInverse on an ill-conditioned matrix (κ = 1e6) within the κ·d·u bound', (t) => {
+    const d = 60;
+    const kappa = 1e6;
+    const { a, inverse: exact } = spdWithCondition(d, kappa, 31);
+    const inv = choleskyInverse(cholesky(a, d), d);
+    const gj = gaussJordanInverse(a, d);
+    // A computed inverse of a matrix with condition number κ has relative error ≲ c·κ·d·u
+    // (forward error of a backward-stable method, plus the κ·u by which the stored A already
+    // differs from Q·diag(λ)·Qᵀ). κ·d·u = 1e6·60·1.1e-16 = 6.7e-9; a correct routine lands well
+    // below it, while any algorithmic slip (a wrong index, a missed term) gives O(1) errors.
+    const bound = kappa * d * U64;
+    const errGj = relFrob(inv, gj);
+    const errExact = relFrob(inv, exact);
+    const errGjExact = relFrob(gj, exact);
+    t.diagnostic(
+      `κ·d·u = ${bound.toExponential(2)}; vs Gauss–Jordan ${errGj.toExponential(2)}, ` +
+        `vs Q·diag(1/λ)·Qᵀ ${errExact.toExponential(2)} (Gauss–Jordan itself: ${errGjExact.toExponential(2)})`,
+    );
+    assert.ok(errGj < bound, `vs Gauss–Jordan: ${errGj} ≥ ${bound}`);
+    assert.ok(errExact < bound, `vs exact: ${errExact} ≥ ${bound}`);
+    // At κ = 1e6 the error is visibly bigger than at κ ≈ 5 (not a vacuous test): above 1e3·u.
+    assert.ok(errExact > 1e3 * U64, `suspiciously small error ${errExact}`);
+  });
+
+  test('lowerInverseTransposed returns (L⁻¹)ᵀ: Uᵀ·L = I', () => {
+    const d = 40;
+    const l = cholesky(randomSpd(d, 41), d);
+    const u = lowerInverseTransposed(l, d);
+    for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) assert.equal(u[i * d + j], 0, `U must be upper-triangular at (${i}, ${j})`);
+    const prod = matMul(transpose(u, d, d), l, d, d, d);
+    assert.ok(relFrob(prod, identity(d)) < 1e-13);
+  });
+
+  test('matVec is M·x (float32 storage read exactly)', () => {
+    const d = 30;
+    const m32 = Float32Array.from(randomSpd(d, 51));
+    const x = randomVector(d, 52);
+    const y = matVec(m32, d, x);
+    assert.ok(relFrob(y, matVecRef(m32, d, d, x)) < 1e-14);
+  });
+
+  test('a non-positive-definite matrix throws NUMERIC naming the pivot', () => {
+    // diag(4, 9, −1, 1): the third pivot (index 2) is −1.
+    const d = 4;
+    const a = new Float64Array(d * d);
+    [4, 9, -1, 1].forEach((v, i) => (a[i * d + i] = v));
+    assert.throws(
+      () => cholesky(a, d, 'test matrix'),
+      (e: unknown) => {
+        assert.ok(e instanceof SsseError);
+        assert.equal(e.code, 'NUMERIC');
+        assert.match(e.message, /pivot 2/);
+        assert.match(e.message, /test matrix/);
+        assert.match(e.message, /-1/);
+        return true;
+      },
+    );
+    // A symmetric indefinite matrix with positive diagonal: [[1, 2], [2, 1]] fails at pivot 1.
+    assert.throws(
+      () => cholesky(Float64Array.of(1, 2, 2, 1), 2),
+      (e: unknown) => e instanceof SsseError && e.code === 'NUMERIC' && /pivot 1/.test(e.message),
+    );
+    // Singular (positive semi-definite) is not positive definite either: zero pivot.
+    assert.throws(
+      () => cholesky(Float64Array.of(1, 1, 1, 1), 2),
+      (e: unknown) => e instanceof SsseError && e.code === 'NUMERIC' && /pivot 1/.test(e.message),
+    );
+    // NaN never passes the pivot test.
+    assert.throws(
+      () => cholesky(Float64Array.of(Number.NaN), 1),
+      (e: unknown) => e instanceof SsseError && e.code === 'NUMERIC' && /pivot 0/.test(e.message),
+    );
+  });
+
+  test('a wrong size throws BAD_ARGUMENT', () => {
+    assert.throws(
+      () => cholesky(new Float64Array(10), 3),
+      (e: unknown) => e instanceof SsseError && e.code === 'BAD_ARGUMENT' && /10 entries/.test(e.message) && /3×3/.test(e.message),
+    );
+  });
+});
