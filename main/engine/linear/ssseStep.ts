@@ -65,6 +65,9 @@ export function applyStep(model: LinearModel, direction: Float64Array, epsilon: 
   if (!Number.isFinite(epsilon) || epsilon < 0) {
     throw new SsseError('BAD_ARGUMENT', `--epsilon: must be a finite number ≥ 0 (got ${epsilon})`);
   }
+  if (direction.length !== model.weights.length) {
+    throw new SsseError('BAD_ARGUMENT', `applyStep: direction has ${direction.length} values, expected ${model.d}×${model.A}`);
+  }
   const weights = new Float64Array(model.weights.length);
   for (let i = 0; i < weights.length; i++) weights[i] = (model.weights[i] as number) + epsilon * (direction[i] as number);
   return { d: model.d, A: model.A, weights };

@@ -318,8 +318,9 @@ describe('Fisher inverse on a real block: first 600 Fashion-MNIST rows, 784 feat
 
   test('shermanMorrisonBlock equals the float64 Gauss–Jordan inverse', (t) => {
     const sm = shermanMorrisonBlock(features, rows, d, w, rows, DAMPING);
-    // Both float64: 600 updates at ≲ n·κ·u₆₄ worst case (κ measured below, ~1e4 like SSSE.md's
-    // 2.2e4 for 6000 rows), i.e. ≲ 1e-9; 1e-8 is the same ceiling as on the small problem.
+    // Both float64: 600 updates at ≲ n·κ·u₆₄ worst case. κ is measured (≈ 9e2 here: the model fits
+    // its 600 rows closely, so most (p − y)² are small; SSSE.md has 2.2e4 on 6000 rows); even at
+    // 2.2e4 that is 1.5e-9, so 1e-8 is the same ceiling as on the small problem.
     const err = relFrob(sm, ref);
     t.diagnostic(`κ(F̂) ≈ ${kappa.toExponential(2)}; ‖SM − GJ‖/‖GJ‖ = ${err.toExponential(2)} (n·κ·u₆₄ = ${(rows * kappa * U64).toExponential(2)})`);
     assert.ok(rows * kappa * U64 < 1e-8, 'the tolerance argument assumes κ ≲ 1.5e5');
@@ -341,9 +342,9 @@ describe('Fisher inverse on a real block: first 600 Fashion-MNIST rows, 784 feat
       `‖Chol − GJ‖/‖GJ‖ = ${err.toExponential(2)}; ‖F⁻¹v − F⁻¹_GJ v‖/‖F⁻¹_GJ v‖ = ${errApplied.toExponential(2)}` +
         ` (float32-stored block: ${errStored.toExponential(2)})`,
     );
-    // Tolerance. The first-order worst case κ·√n·u₃₂ (choleskyTolerance) is ~1e-2 at this κ and
-    // says little; it assumes the Gram's rounding lines up with F̂'s smallest eigenvectors, which
-    // float32 accumulation noise does not do. SSSE.md's orientation figures put float32 routes at
+    // Tolerance. The first-order worst case κ·√n·u₃₂ (choleskyTolerance) is 1.3e-3 at this κ and
+    // would be 3e-2 at SSSE.md's κ = 2.2e4; it assumes the Gram's rounding lines up with F̂'s
+    // smallest eigenvectors, which float32 accumulation noise does not do, so it is far too loose. SSSE.md's orientation figures put float32 routes at
     // 1e-5…1e-4 (Cholesky, applied to a removal gradient, 6000 rows: 1.6e-5). Measured here on
     // 600 rows (wasm backend): 5.5e-6 for the matrix, 7.1e-6 applied. 5e-5 is ~10× the measurement,
     // inside the orientation band and leaves room for another backend's summation order, while
