@@ -75,13 +75,24 @@ export function shermanMorrisonBlock(
   control?: RunControl,
 ): Float64Array {
   checkDamping(damping);
+  if (features.length !== n * d) {
+    throw new SsseError('BAD_ARGUMENT', `shermanMorrisonBlock: features has ${features.length} values, expected ${n}×${d}`);
+  }
+  if (rowWeights.length !== n) {
+    throw new SsseError('BAD_ARGUMENT', `shermanMorrisonBlock: rowWeights has ${rowWeights.length} entries, expected ${n}`);
+  }
+  if (!(N > 0)) throw new SsseError('BAD_ARGUMENT', `shermanMorrisonBlock: N must be > 0, got ${N}`);
   const inv = new Float64Array(d * d);
   for (let j = 0; j < d; j++) inv[j * d + j] = 1 / damping;
   const g = new Float64Array(d);
   const u = new Float64Array(d);
   for (let r = 0; r < n; r++) {
     if (r % 256 === 0) throwIfCancelled(control, 'fisher');
-    const scale = Math.sqrt(rowWeights[r] as number);
+    const weight = rowWeights[r] as number;
+    if (!(weight >= 0) || !Number.isFinite(weight)) {
+      throw new SsseError('NUMERIC', `shermanMorrisonBlock: weight of row ${r} is ${weight}, expected a finite non-negative number`);
+    }
+    const scale = Math.sqrt(weight);
     if (scale === 0) continue; // a zero row leaves F̂ unchanged
     const off = r * d;
     for (let j = 0; j < d; j++) g[j] = scale * (features[off + j] as number);
@@ -141,6 +152,9 @@ export async function fisherInverse(
   checkDamping(options.damping);
   if (features.length !== n * d) {
     throw new SsseError('BAD_ARGUMENT', `fisherInverse: features has ${features.length} values, expected ${n}×${d}`);
+  }
+  if (labels.length !== n * A) {
+    throw new SsseError('BAD_ARGUMENT', `fisherInverse: labels has ${labels.length} values, expected ${n}×${A}`);
   }
   const weights = fisherWeights(model, features, labels, curvature);
   const blocks: Float32Array[] = [];
