@@ -1,0 +1,104 @@
+import type {
+  AppInfo,
+  AuditEntryView,
+  AuditListArgs,
+  AuditVerifyView,
+  ModelView,
+  NewRequestArgs,
+  RequestListItem,
+  RequestReport,
+  SampleValidation,
+  ValidateSamplesArgs,
+} from '../../preload/contract.js';
+import { ENGINE_VERSION } from '../engine/erase.js';
+import type { Handlers } from '../ipc/dispatch.js';
+import { HandlerError } from '../ipc/errors.js';
+import type { JobManager } from './jobs.js';
+
+/**
+ * What the handlers need from the audit store, in the contract's shapes. The implementation
+ * (main/app/storeViews.ts) reads and writes the real SQLite store; nothing here knows SQL.
+ */
+export interface WorkstationStore {
+  listModels(): ModelView[];
+  listRequests(): RequestListItem[];
+  validateSamples(args: ValidateSamplesArgs): SampleValidation;
+  /**
+   * Records a request as received, or as rejected with its reason (then throws a BAD_REQUEST
+   * error naming the reason): unknown ids, duplicates, samples already erased, an uncertified model.
+   */
+  receiveRequest(args: NewRequestArgs): { requestId: number };
+  report(requestId: number): RequestReport;
+  listAudit(args: AuditListArgs): AuditEntryView[];
+  verifyAudit(): AuditVerifyView;
+  /** "name v3" for a model version; NOT_FOUND when there is none. */
+  versionLabel(modelVersionId: number): string;
+  /** Cleans up after jobs whose engine process died (a killed job leaves a lease behind). */
+  recover(): void;
+}
+
+export interface WorkstationDeps {
+  store: WorkstationStore;
+  jobs: JobManager;
+  dbPath: string;
+  cacheDir: string | null;
+  appVersion: string;
+}
+
+/**
+ * Every channel's handler: plain functions of validated arguments (the dispatcher has checked
+ * the sender and the schema). Reads go to the store in this process; long work (training,
+ * certification, erasure) goes to an engine process through the job manager.
+ */
+export function createHandlers(deps: WorkstationDeps): Handlers {
+  const { store, jobs, dbPath, cacheDir } = deps;
+  const afterJob = () => {
+    try {
+      store.recover();
+    } catch (e) {
+      console.error('ssse: recovering after a job failed:', e);
+    }
+  };
+  return {
+    'app:info': (): AppInfo => ({ version: deps.appVersion, engineVersion: ENGINE_VERSION, databasePath: dbPath, platform: process.platform }),
+    'models:list': () => store.listModels(),
+    'models:train': (args) => {
+      const view = jobs.start({ kind: 'train', label: `train ${args.name}`, job: { kind: 'train', dbPath, cacheDir, payload: args }, onFailed: afterJob });
+      return { jobId: view.jobId, requestId: null };
+    },
+    'models:certify': (args) => {
+      const label = store.versionLabel(args.modelVersionId);
+      const view = jobs.start({
+        kind: 'certify',
+        label: `certify ${label}`,
+        job: { kind: 'certify', dbPath, cacheDir, payload: args },
+        modelVersionId: args.modelVersionId,
+        onFailed: afterJob,
+      });
+      return { jobId: view.jobId, requestId: null };
+    },
+    'requests:list': () => store.listRequests(),
+    'requests:validate': (args) => store.validateSamples(args),
+    'requests:create': (args) => {
+      store.versionLabel(args.modelVersionId);
+      const { requestId } = store.receiveRequest(args);
+      const view = jobs.start({
+        kind: 'erase',
+        label: `erasure request ${requestId}`,
+        job: { kind: 'erase', dbPath, cacheDir, payload: { requestId, epsilon: args.epsilon, verify: args.verify } },
+        requestId,
+        modelVersionId: args.modelVersionId,
+        onFailed: afterJob,
+      });
+      return { jobId: view.jobId, requestId };
+    },
+    'requests:report': (args) => store.report(args.requestId),
+    'jobs:list': () => jobs.list(),
+    'jobs:cancel': (args) => {
+      if (!jobs.list().some((j) => j.jobId === args.jobId)) throw new HandlerError('NOT_FOUND', `job ${args.jobId} does not exist`);
+      return { cancelling: jobs.cancel(args.jobId) };
+    },
+    'audit:list': (args) => store.listAudit(args),
+    'audit:verify': () => store.verifyAudit(),
+  };
+}

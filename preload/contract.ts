@@ -1,0 +1,353 @@
+/**
+ * The one IPC contract of the workstation: every channel between the renderer and the main
+ * process, with its argument, its result and the events main pushes. main (handlers), preload
+ * (the exposed API) and renderer (the views) all import it, so a change on one side that the
+ * others do not follow fails the type check.
+ *
+ * This file holds types and plain constants only (no Node, Electron or DOM imports): the
+ * sandboxed preload bundles it, and the renderer's bundle includes it.
+ */
+
+// ── Results across the boundary ────────────────────────────────────────────────────────────────
+
+/** Why a call failed. VALIDATION: the argument does not match the channel's schema; FORBIDDEN: the caller is not our page. */
+export type IpcErrorCode =
+  | 'FORBIDDEN'
+  | 'VALIDATION'
+  | 'NOT_FOUND'
+  | 'BAD_INPUT'
+  | 'BAD_REQUEST'
+  | 'BAD_ARGUMENT'
+  | 'CONFLICT'
+  | 'CANCELLED'
+  | 'NOT_CONVERGED'
+  | 'NUMERIC'
+  | 'RESOURCE'
+  | 'STORE'
+  | 'INTERNAL';
+
+export interface IpcError {
+  code: IpcErrorCode;
+  message: string;
+}
+
+/** Handlers never throw across the boundary: they return one of these. */
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError };
+
+// ── Shared shapes ──────────────────────────────────────────────────────────────────────────────
+
+/** The lifecycle of an erasure request (the audit store's). */
+export type RequestStatus = 'received' | 'computing' | 'applied' | 'verified' | 'failed' | 'rejected';
+
+export const REQUEST_STATUSES: readonly RequestStatus[] = ['received', 'computing', 'applied', 'verified', 'failed', 'rejected'];
+
+/** The paper's SSSE step (empirical Fisher), or the improved setting (expected Fisher / Gauss–Newton). */
+export type ErasureMethod = 'ssse' | 'ssse-expected';
+
+export const ERASURE_METHODS: readonly { id: ErasureMethod; label: string; note: string }[] = [
+  { id: 'ssse', label: "SSSE (the paper's step)", note: 'empirical Fisher F̂, as in Peste et al.' },
+  { id: 'ssse-expected', label: 'SSSE, expected Fisher', note: 'the Fisher under the model’s own predictions (Gauss–Newton); closer to the Hessian' },
+];
+
+/** Where a request's ε comes from: the model's calibration, a sweep against retraining, or a given value. */
+export type EpsilonChoice =
+  | { source: 'calibration' }
+  | { source: 'sweep'; grid: number[] | null }
+  | { source: 'value'; value: number };
+
+export type VerifyMode = 'retrain' | 'none';
+
+/** Accuracies of one model on the three splits (null where the split is absent or empty). */
+export interface SplitAccuracyView {
+  removed: number | null;
+  retained: number | null;
+  test: number | null;
+}
+
+export type SplitName = keyof SplitAccuracyView;
+
+export const SPLIT_LABELS: Record<SplitName, string> = { removed: 'S (erased)', retained: 'D \\ S (kept)', test: 'test' };
+
+// ── Models ─────────────────────────────────────────────────────────────────────────────────────
+
+export interface CertificationView {
+  id: number;
+  modelVersionId: number;
+  createdAt: string;
+  curvature: string;
+  damping: number;
+  fisherMethod: string;
+  /** The stored Fisher-inverse artefact: its file's SHA-256 and size, and whether it still matches. */
+  artefact: { sha256: string; bytes: number; status: 'ok' | 'missing' | 'altered' | 'unchecked' };
+  /** ε chosen by calibration, when one ran. */
+  calibration: { epsilon: number; gammaS: number | null; rule: string; sweep: SweepPoint[] } | null;
+}
+
+export interface ModelVersionView {
+  id: number;
+  modelName: string;
+  version: number;
+  parentId: number | null;
+  createdAt: string;
+  /** How this version came to be: trained from data, or an erasure applied to its parent. */
+  origin: 'trained' | 'erasure';
+  /** For versions made by an erasure: the request that made them. */
+  requestId: number | null;
+  parametersSha256: string;
+  dataset: { name: string; n: number; d: number; attributes: number; fingerprint: string };
+  settings: { l2: number; seed: number; backend: string };
+  certifications: CertificationView[];
+}
+
+export interface ModelView {
+  name: string;
+  versions: ModelVersionView[];
+}
+
+export interface TrainModelArgs {
+  name: string;
+  /** A dataset folder; null: the bundled Fashion-MNIST subset. */
+  datasetDir: string | null;
+  limitTrain: number | null;
+  limitTest: number | null;
+  l2: number;
+  seed: number;
+}
+
+export interface CertifyArgs {
+  modelVersionId: number;
+  method: ErasureMethod;
+  damping: number | null;
+  /** Also calibrate ε (a sweep on a random removal against retraining). */
+  calibrate: boolean;
+}
+
+// ── Requests ───────────────────────────────────────────────────────────────────────────────────
+
+export interface RequestListItem {
+  id: number;
+  /** The stored subject reference: a salted hash, never the reference in clear. */
+  subjectHash: string;
+  status: RequestStatus;
+  receivedAt: string;
+  dueAt: string;
+  model: { name: string; version: number; versionId: number };
+  method: ErasureMethod;
+  k: number;
+  gammaS: number | null;
+  resultVersion: number | null;
+  rejectedReason: string | null;
+}
+
+export interface ValidateSamplesArgs {
+  modelVersionId: number;
+  /** The ids as typed or pasted, split but not deduplicated (duplicates are reported). */
+  sampleIds: string[];
+}
+
+export interface SampleValidation {
+  /** Distinct ids that name a training sample and are not yet erased. */
+  valid: number;
+  unknown: string[];
+  duplicates: string[];
+  alreadyErased: string[];
+  /** Counts beyond the lists above (lists are cut at 20). */
+  unknownCount: number;
+  duplicateCount: number;
+  alreadyErasedCount: number;
+  /** Total samples in the model's training set. */
+  n: number;
+  /** Whether a request with exactly these ids could be started. */
+  ok: boolean;
+  message: string;
+}
+
+export interface NewRequestArgs {
+  modelVersionId: number;
+  sampleIds: string[];
+  subjectRef: string;
+  legalGround: string;
+  actor: string;
+  method: ErasureMethod;
+  epsilon: EpsilonChoice;
+  verify: VerifyMode;
+  /** ISO date (YYYY-MM-DD); null: today. */
+  receivedOn: string | null;
+}
+
+export interface SweepPoint {
+  epsilon: number;
+  gammaS: number | null;
+  normalizedDistance: number | null;
+}
+
+export interface ThreeModels<T> {
+  original: T;
+  erased: T;
+  retrained: T | null;
+}
+
+export interface AuditEntryView {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  /** Canonical JSON of the entry's payload. */
+  payload: string;
+  prevHash: string;
+  hash: string;
+  requestId: number | null;
+}
+
+export interface RequestReport {
+  request: RequestListItem & {
+    legalGround: string;
+    actor: string;
+    sampleIds: string[];
+    sampleFingerprints: string[];
+    completedAt: string | null;
+    failureMessage: string | null;
+  };
+  before: { versionId: number; version: number; parametersSha256: string };
+  after: { versionId: number; version: number; parametersSha256: string } | null;
+  settings: { l2: number; damping: number; curvature: string; fisherMethod: string; seed: number; verify: VerifyMode; backend: string };
+  epsilon: { value: number; source: 'given' | 'calibration' | 'sweep'; rule: string } | null;
+  n: number;
+  attributeNames: string[];
+  sweep: SweepPoint[];
+  gammaS: number | null;
+  normalizedDistance: number | null;
+  /** Per-attribute AUC on S. */
+  auc: ThreeModels<(number | null)[]> | null;
+  accuracy: ThreeModels<SplitAccuracyView> | null;
+  /** Per-class accuracy per split, where the labels are classes. */
+  classAccuracy: ThreeModels<Record<SplitName, (number | null)[]>> | null;
+  membershipAuc: { original: number | null; erased: number | null; retrained: number | null } | null;
+  timings: Record<string, number | null>;
+  audit: AuditEntryView[];
+}
+
+// ── Audit ──────────────────────────────────────────────────────────────────────────────────────
+
+export interface AuditVerifyView {
+  ok: boolean;
+  entries: number;
+  artefacts: number;
+  checkedAt: string;
+  /** The first entry or file that does not match, when not ok. */
+  firstBad: { seq: number | null; file: string | null; reason: string } | null;
+}
+
+export interface AuditListArgs {
+  requestId: number | null;
+  limit: number;
+}
+
+// ── Jobs (long work in the engine process) ─────────────────────────────────────────────────────
+
+export type JobKind = 'train' | 'certify' | 'erase';
+
+export interface JobView {
+  jobId: string;
+  kind: JobKind;
+  label: string;
+  startedAt: string;
+  requestId: number | null;
+  modelVersionId: number | null;
+  /** The latest progress, per phase in the order phases began. */
+  phases: JobProgress[];
+  state: 'running' | 'cancelling' | 'done' | 'failed' | 'cancelled';
+  error: IpcError | null;
+}
+
+export interface JobProgress {
+  phase: string;
+  done: number;
+  total: number;
+}
+
+export interface JobStarted {
+  jobId: string;
+  requestId: number | null;
+}
+
+export interface AppInfo {
+  version: string;
+  engineVersion: string;
+  databasePath: string;
+  platform: string;
+}
+
+// ── Channels ───────────────────────────────────────────────────────────────────────────────────
+
+/** Every invoke channel: its argument and result. */
+export interface InvokeMap {
+  'app:info': { args: null; result: AppInfo };
+  'models:list': { args: null; result: ModelView[] };
+  'models:train': { args: TrainModelArgs; result: JobStarted };
+  'models:certify': { args: CertifyArgs; result: JobStarted };
+  'requests:list': { args: null; result: RequestListItem[] };
+  'requests:validate': { args: ValidateSamplesArgs; result: SampleValidation };
+  'requests:create': { args: NewRequestArgs; result: JobStarted };
+  'requests:report': { args: { requestId: number }; result: RequestReport };
+  'jobs:list': { args: null; result: JobView[] };
+  'jobs:cancel': { args: { jobId: string }; result: { cancelling: boolean } };
+  'audit:list': { args: AuditListArgs; result: AuditEntryView[] };
+  'audit:verify': { args: null; result: AuditVerifyView };
+}
+
+export type InvokeChannel = keyof InvokeMap;
+export type ArgsOf<C extends InvokeChannel> = InvokeMap[C]['args'];
+export type ResultOf<C extends InvokeChannel> = InvokeMap[C]['result'];
+
+/** Every event main pushes to the renderer. */
+export interface EventMap {
+  'jobs:update': JobView;
+}
+
+export type EventChannel = keyof EventMap;
+
+/** The names the preload gives each channel on `window.ssse`. */
+export const METHODS = {
+  appInfo: 'app:info',
+  listModels: 'models:list',
+  trainModel: 'models:train',
+  certify: 'models:certify',
+  listRequests: 'requests:list',
+  validateSamples: 'requests:validate',
+  createRequest: 'requests:create',
+  requestReport: 'requests:report',
+  listJobs: 'jobs:list',
+  cancelJob: 'jobs:cancel',
+  listAudit: 'audit:list',
+  verifyAudit: 'audit:verify',
+} as const satisfies Record<string, InvokeChannel>;
+
+export const SUBSCRIPTIONS = {
+  onJobUpdate: 'jobs:update',
+} as const satisfies Record<string, EventChannel>;
+
+export const INVOKE_CHANNELS = Object.values(METHODS) as InvokeChannel[];
+export const EVENT_CHANNELS = Object.values(SUBSCRIPTIONS) as EventChannel[];
+
+type MethodName = keyof typeof METHODS;
+type SubscriptionName = keyof typeof SUBSCRIPTIONS;
+
+export type Unsubscribe = () => void;
+
+/** What the preload exposes as `window.ssse`: one named method per channel, one subscription per event. */
+export type SsseApi = {
+  [M in MethodName]: ArgsOf<(typeof METHODS)[M]> extends null
+    ? () => Promise<IpcResult<ResultOf<(typeof METHODS)[M]>>>
+    : (args: ArgsOf<(typeof METHODS)[M]>) => Promise<IpcResult<ResultOf<(typeof METHODS)[M]>>>;
+} & {
+  [S in SubscriptionName]: (listener: (event: EventMap[(typeof SUBSCRIPTIONS)[S]]) => void) => Unsubscribe;
+};
+
+/** The name under which the preload exposes the API in the renderer's main world. */
+export const API_KEY = 'ssse';
+
+/** The app's own origin: pages are served from this custom scheme, and only frames on it may call. */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'ssse';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
