@@ -74,27 +74,34 @@ export interface CertificationView {
   id: number;
   modelVersionId: number;
   createdAt: string;
+  createdBy: string;
   curvature: string;
   damping: number;
   fisherMethod: string;
-  /** The stored Fisher-inverse artefact: its file's SHA-256 and size, and whether it still matches. */
-  artefact: { sha256: string; bytes: number; status: 'ok' | 'missing' | 'altered' | 'unchecked' };
+  seconds: number;
+  /** The stored Fisher-inverse artefact: its file's SHA-256 and size, and whether the file still matches. */
+  artefact: { path: string; sha256: string; bytes: number; status: 'ok' | 'missing' | 'altered' };
   /** ε chosen by calibration, when one ran. */
-  calibration: { epsilon: number; gammaS: number | null; rule: string; sweep: SweepPoint[] } | null;
+  calibration: { id: number; epsilon: number; gammaS: number | null; rule: string; k: number; createdAt: string; sweep: SweepPoint[] } | null;
 }
 
 export interface ModelVersionView {
   id: number;
   modelName: string;
   version: number;
+  label: string;
   parentId: number | null;
   createdAt: string;
-  /** How this version came to be: trained from data, or an erasure applied to its parent. */
-  origin: 'trained' | 'erasure';
+  createdBy: string;
+  /** How this version came to be: trained from data, imported, or an erasure applied to its parent. */
+  origin: 'trained' | 'imported' | 'erasure';
   /** For versions made by an erasure: the request that made them. */
   requestId: number | null;
   parametersSha256: string;
+  /** The registered dataset; n is the version's own training set (less the samples erased on the way). */
   dataset: { name: string; n: number; d: number; attributes: number; fingerprint: string };
+  /** Samples erased from this version's lineage so far. */
+  erased: number;
   settings: { l2: number; seed: number; backend: string };
   certifications: CertificationView[];
 }
@@ -106,6 +113,8 @@ export interface ModelView {
 
 export interface TrainModelArgs {
   name: string;
+  /** Who acts: recorded in the audit log. */
+  actor: string;
   /** A dataset folder; null: the bundled Fashion-MNIST subset. */
   datasetDir: string | null;
   limitTrain: number | null;
@@ -116,6 +125,7 @@ export interface TrainModelArgs {
 
 export interface CertifyArgs {
   modelVersionId: number;
+  actor: string;
   method: ErasureMethod;
   damping: number | null;
   /** Also calibrate ε (a sweep on a random removal against retraining). */
@@ -124,19 +134,33 @@ export interface CertifyArgs {
 
 // ── Requests ───────────────────────────────────────────────────────────────────────────────────
 
+export interface ModelRef {
+  /** "name@version", or the reference as the request gave it when it named no stored model. */
+  label: string;
+  versionId: number | null;
+  name: string | null;
+  version: number | null;
+}
+
 export interface RequestListItem {
   id: number;
-  /** The stored subject reference: a salted hash, never the reference in clear. */
-  subjectHash: string;
+  /** The stored subject reference: a salted hash, never the reference in clear (null: none given). */
+  subjectHash: string | null;
   status: RequestStatus;
   receivedAt: string;
   dueAt: string;
-  model: { name: string; version: number; versionId: number };
-  method: ErasureMethod;
-  k: number;
+  /** Open (not applied, verified or rejected) and past its due date, as the store judges it. */
+  overdue: boolean;
+  model: ModelRef;
+  /** The method and its curvature, e.g. "ssse (empirical Fisher)". */
+  method: string;
+  k: number | null;
+  epsilon: number | null;
   gammaS: number | null;
-  resultVersion: number | null;
-  rejectedReason: string | null;
+  result: ModelRef | null;
+  /** Why it was rejected or failed. */
+  reason: string | null;
+  enteredBy: string;
 }
 
 export interface ValidateSamplesArgs {
@@ -199,20 +223,28 @@ export interface AuditEntryView {
   requestId: number | null;
 }
 
+export interface ReportSample {
+  id: string;
+  row: number;
+  /** SHA-256 of the erased row's features (the features themselves are never stored). */
+  featuresSha256: string;
+}
+
 export interface RequestReport {
   request: RequestListItem & {
-    legalGround: string;
-    actor: string;
-    sampleIds: string[];
-    sampleFingerprints: string[];
-    completedAt: string | null;
-    failureMessage: string | null;
+    legalGround: string | null;
+    samples: ReportSample[];
+    updatedAt: string;
+    removalSha256: string | null;
   };
-  before: { versionId: number; version: number; parametersSha256: string };
-  after: { versionId: number; version: number; parametersSha256: string } | null;
-  settings: { l2: number; damping: number; curvature: string; fisherMethod: string; seed: number; verify: VerifyMode; backend: string };
-  epsilon: { value: number; source: 'given' | 'calibration' | 'sweep'; rule: string } | null;
-  n: number;
+  before: { versionId: number; label: string; parametersSha256: string } | null;
+  after: { versionId: number; label: string; parametersSha256: string } | null;
+  /** Every setting the request ran with (null where it never got that far). */
+  settings: { l2: number | null; damping: number | null; curvature: string | null; fisherMethod: string | null; seed: number | null; verify: string | null; backend: string | null };
+  /** ε and where it came from ("given", "calibration #3", "sweep (largest γ_S)"). */
+  epsilon: { value: number; source: string } | null;
+  /** Training samples of the version erased from. */
+  n: number | null;
   attributeNames: string[];
   sweep: SweepPoint[];
   gammaS: number | null;
@@ -223,7 +255,7 @@ export interface RequestReport {
   /** Per-class accuracy per split, where the labels are classes. */
   classAccuracy: ThreeModels<Record<SplitName, (number | null)[]>> | null;
   membershipAuc: { original: number | null; erased: number | null; retrained: number | null } | null;
-  timings: Record<string, number | null>;
+  timings: Record<string, number | null> | null;
   audit: AuditEntryView[];
 }
 
@@ -234,8 +266,10 @@ export interface AuditVerifyView {
   entries: number;
   artefacts: number;
   checkedAt: string;
-  /** The first entry or file that does not match, when not ok. */
-  firstBad: { seq: number | null; file: string | null; reason: string } | null;
+  records: number;
+  /** Everything that does not match, the first bad entry or file first. */
+  problems: string[];
+  warnings: string[];
 }
 
 export interface AuditListArgs {
@@ -273,6 +307,8 @@ export interface JobStarted {
 
 export interface AppInfo {
   version: string;
+  /** The operating-system user: the default actor for the audit log. */
+  user: string;
   engineVersion: string;
   databasePath: string;
   platform: string;

@@ -4,7 +4,6 @@ import type {
   AuditListArgs,
   AuditVerifyView,
   ModelView,
-  NewRequestArgs,
   RequestListItem,
   RequestReport,
   SampleValidation,
@@ -13,6 +12,7 @@ import type {
 import { ENGINE_VERSION } from '../engine/erase.js';
 import type { Handlers } from '../ipc/dispatch.js';
 import { HandlerError } from '../ipc/errors.js';
+import type { ErasePayload } from '../worker/jobs.js';
 import type { JobManager } from './jobs.js';
 
 /**
@@ -23,11 +23,6 @@ export interface WorkstationStore {
   listModels(): ModelView[];
   listRequests(): RequestListItem[];
   validateSamples(args: ValidateSamplesArgs): SampleValidation;
-  /**
-   * Records a request as received, or as rejected with its reason (then throws a BAD_REQUEST
-   * error naming the reason): unknown ids, duplicates, samples already erased, an uncertified model.
-   */
-  receiveRequest(args: NewRequestArgs): { requestId: number };
   report(requestId: number): RequestReport;
   listAudit(args: AuditListArgs): AuditEntryView[];
   verifyAudit(): AuditVerifyView;
@@ -43,6 +38,8 @@ export interface WorkstationDeps {
   dbPath: string;
   cacheDir: string | null;
   appVersion: string;
+  /** The default actor (the operating-system user). */
+  user: string;
 }
 
 /**
@@ -60,10 +57,10 @@ export function createHandlers(deps: WorkstationDeps): Handlers {
     }
   };
   return {
-    'app:info': (): AppInfo => ({ version: deps.appVersion, engineVersion: ENGINE_VERSION, databasePath: dbPath, platform: process.platform }),
+    'app:info': (): AppInfo => ({ version: deps.appVersion, user: deps.user, engineVersion: ENGINE_VERSION, databasePath: dbPath, platform: process.platform }),
     'models:list': () => store.listModels(),
     'models:train': (args) => {
-      const view = jobs.start({ kind: 'train', label: `train ${args.name}`, job: { kind: 'train', dbPath, cacheDir, payload: args }, onFailed: afterJob });
+      const view = jobs.start({ kind: 'train', label: `train model ${args.name}`, job: { kind: 'train', dbPath, cacheDir, payload: args }, onFailed: afterJob });
       return { jobId: view.jobId, requestId: null };
     },
     'models:certify': (args) => {
@@ -79,17 +76,19 @@ export function createHandlers(deps: WorkstationDeps): Handlers {
     },
     'requests:list': () => store.listRequests(),
     'requests:validate': (args) => store.validateSamples(args),
-    'requests:create': (args) => {
-      store.versionLabel(args.modelVersionId);
-      const { requestId } = store.receiveRequest(args);
+    'requests:create': async (args) => {
+      const modelRef = store.versionLabel(args.modelVersionId);
+      const payload: ErasePayload = { ...args, modelRef };
       const view = jobs.start({
         kind: 'erase',
-        label: `erasure request ${requestId}`,
-        job: { kind: 'erase', dbPath, cacheDir, payload: { requestId, epsilon: args.epsilon, verify: args.verify } },
-        requestId,
+        label: `erasure on ${modelRef}`,
+        job: { kind: 'erase', dbPath, cacheDir, payload },
         modelVersionId: args.modelVersionId,
         onFailed: afterJob,
       });
+      // The engine process records the request first (received, or rejected with its reason)
+      // and reports its id; the renderer opens the request with it.
+      const requestId = await jobs.requestIdOf(view.jobId);
       return { jobId: view.jobId, requestId };
     },
     'requests:report': (args) => store.report(args.requestId),

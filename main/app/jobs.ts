@@ -27,7 +27,7 @@ export interface JobManagerOptions {
  * `emit` (the 'jobs:update' event), throttled so that a chatty phase cannot flood the window.
  */
 export class JobManager {
-  private readonly jobs = new Map<string, { view: JobView; child: EngineChild; lastEmit: number; pending: ReturnType<typeof setTimeout> | null; finished: Promise<JobView> }>();
+  private readonly jobs = new Map<string, { view: JobView; child: EngineChild; lastEmit: number; pending: ReturnType<typeof setTimeout> | null; finished: Promise<JobView>; requestId: Promise<number | null> }>();
   private readonly cancelGraceMs: number;
   private readonly progressIntervalMs: number;
 
@@ -56,7 +56,11 @@ export class JobManager {
     const child = this.spawn();
     let resolveFinished: (v: JobView) => void = () => undefined;
     const finished = new Promise<JobView>((resolve) => (resolveFinished = resolve));
-    const entry = { view, child, lastEmit: 0, pending: null as ReturnType<typeof setTimeout> | null, finished };
+    let resolveRequest: (id: number | null) => void = () => undefined;
+    const requestId = new Promise<number | null>((resolve) => (resolveRequest = resolve));
+    if (view.requestId !== null) resolveRequest(view.requestId);
+    void finished.then((v) => resolveRequest(v.requestId));
+    const entry = { view, child, lastEmit: 0, pending: null as ReturnType<typeof setTimeout> | null, finished, requestId };
     this.jobs.set(jobId, entry);
 
     let settled = false;
@@ -82,6 +86,10 @@ export class JobManager {
           view.phases.push({ phase: m.phase, done: m.done, total: m.total });
         }
         this.throttledEmit(jobId, isNew || m.done === m.total);
+      } else if (m.type === 'request') {
+        view.requestId = m.requestId;
+        resolveRequest(m.requestId);
+        this.emit(structuredClone(view));
       } else if (m.type === 'done') {
         try {
           spec.onDone?.(m.result);
@@ -142,6 +150,12 @@ export class JobManager {
     const entry = this.jobs.get(jobId);
     if (!entry) return Promise.reject(new Error(`no job ${jobId}`));
     return entry.finished;
+  }
+
+  /** The request an erasure job recorded, once it has (null when the job ended without one). */
+  requestIdOf(jobId: string): Promise<number | null> {
+    const entry = this.jobs.get(jobId);
+    return entry ? entry.requestId : Promise.resolve(null);
   }
 
   /** Kills every running job's process (on quit). */

@@ -25,6 +25,7 @@ export const SCHEMAS = {
   'app:info': nothing,
   'models:list': nothing,
   'models:train': z.strictObject({
+    actor: shortText(200),
     name: shortText(100).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore, starting with a letter or digit'),
     datasetDir: z.string().min(1).max(4096).nullable(),
     limitTrain: z.number().int().positive().nullable(),
@@ -34,6 +35,7 @@ export const SCHEMAS = {
   }),
   'models:certify': z.strictObject({
     modelVersionId: id,
+    actor: shortText(200),
     method,
     damping: positive.nullable(),
     calibrate: z.boolean(),

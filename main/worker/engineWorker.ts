@@ -1,6 +1,6 @@
 import { toIpcError } from '../ipc/errors.js';
 import type { FromWorker, ToWorker, WorkerJob } from './protocol.js';
-import { runJob } from './jobs.js';
+import { JobFailure, runJob } from './jobs.js';
 
 /**
  * The engine process's entry point. In the app it runs in Electron's utilityProcess (messages on
@@ -24,10 +24,14 @@ let started = false;
 
 async function run(job: WorkerJob): Promise<void> {
   try {
-    const result = await runJob(job, { signal: controller.signal, onProgress: (p) => post({ type: 'progress', ...p }) });
+    const result = await runJob(job, {
+      signal: controller.signal,
+      onProgress: (p) => post({ type: 'progress', ...p }),
+      onRequest: (requestId) => post({ type: 'request', requestId }),
+    });
     post({ type: 'done', result });
   } catch (e) {
-    const error = toIpcError(e);
+    const error = e instanceof JobFailure ? e.error : toIpcError(e);
     if (error.code === 'INTERNAL') console.error('ssse engine:', e);
     post({ type: 'failed', error });
   }

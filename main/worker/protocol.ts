@@ -18,6 +18,8 @@ export type ToWorker = { type: 'run'; job: WorkerJob } | { type: 'cancel' };
 export type FromWorker =
   | { type: 'ready' }
   | ({ type: 'progress' } & JobProgress)
+  /** An erasure job has recorded its request (status received): its id. */
+  | { type: 'request'; requestId: number }
   | { type: 'done'; result: unknown }
   | { type: 'failed'; error: IpcError };
 

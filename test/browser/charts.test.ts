@@ -49,7 +49,7 @@ test('chart gallery: every chart kind renders in light and dark, with thousands 
       assert.match(tip, /ε \(log scale\): [\d.]+/);
       assert.match(tip, /γ_S of θ̂_ε: 0\.\d+/);
       // Text colours follow the theme (dark text on light, light text on dark).
-      const tickFill = await page.$eval('[data-testid=g-gamma] text.tick', (t) => getComputedStyle(t).fill);
+      const tickFill = await page.$eval('[data-testid=g-gamma] text.tick', (t) => (globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }).getComputedStyle(t).fill);
       const [r] = tickFill.match(/\d+/g)?.map(Number) ?? [0];
       assert.ok(theme === 'light' ? (r as number) < 128 : (r as number) > 128, `${theme}: tick fill ${tickFill}`);
       fs.mkdirSync(SCREENSHOTS, { recursive: true });

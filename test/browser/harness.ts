@@ -64,7 +64,7 @@ export async function launchApp(options: { theme?: 'light' | 'dark'; width?: num
     spawn: forkEngine,
     emit: <C extends EventChannel>(channel: C, payload: EventMap[C]) => {
       if (!page || page.isClosed()) return;
-      pending.push(page.evaluate(([c, p]) => (window as unknown as { __ssseEmit: (c: string, p: unknown) => void }).__ssseEmit(c, p), [channel, payload] as const).catch(() => undefined));
+      pending.push(page.evaluate(([c, p]) => (globalThis as unknown as { __ssseEmit: (c: string, p: unknown) => void }).__ssseEmit(c, p), [channel, payload] as const).catch(() => undefined));
     },
   });
   const dispatch = createDispatcher(workstation.handlers, { origin: ORIGIN, isOurWindow: (id) => id === 1 });
