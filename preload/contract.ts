@@ -11,20 +11,23 @@
 // ── Results across the boundary ────────────────────────────────────────────────────────────────
 
 /** Why a call failed. VALIDATION: the argument does not match the channel's schema; FORBIDDEN: the caller is not our page. */
-export type IpcErrorCode =
-  | 'FORBIDDEN'
-  | 'VALIDATION'
-  | 'NOT_FOUND'
-  | 'BAD_INPUT'
-  | 'BAD_REQUEST'
-  | 'BAD_ARGUMENT'
-  | 'CONFLICT'
-  | 'CANCELLED'
-  | 'NOT_CONVERGED'
-  | 'NUMERIC'
-  | 'RESOURCE'
-  | 'STORE'
-  | 'INTERNAL';
+export const IPC_ERROR_CODES = [
+  'FORBIDDEN',
+  'VALIDATION',
+  'NOT_FOUND',
+  'BAD_INPUT',
+  'BAD_REQUEST',
+  'BAD_ARGUMENT',
+  'CONFLICT',
+  'CANCELLED',
+  'NOT_CONVERGED',
+  'NUMERIC',
+  'RESOURCE',
+  'STORE',
+  'INTERNAL',
+] as const;
+
+export type IpcErrorCode = (typeof IPC_ERROR_CODES)[number];
 
 export interface IpcError {
   code: IpcErrorCode;

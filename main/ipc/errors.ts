@@ -1,5 +1,5 @@
 import { ZodError } from 'zod';
-import type { IpcError, IpcErrorCode } from '../../preload/contract.js';
+import { IPC_ERROR_CODES, type IpcError, type IpcErrorCode } from '../../preload/contract.js';
 import { isSsseError } from '../engine/errors.js';
 import { describeIssues } from './schemas.js';
 
@@ -18,7 +18,7 @@ export function notFound(what: string): HandlerError {
   return new HandlerError('NOT_FOUND', `${what} does not exist`);
 }
 
-const PASSED_THROUGH = new Set<string>(['BAD_INPUT', 'BAD_REQUEST', 'BAD_ARGUMENT', 'CANCELLED', 'NOT_CONVERGED', 'NUMERIC', 'RESOURCE', 'NOT_FOUND', 'CONFLICT', 'STORE', 'VALIDATION', 'FORBIDDEN']);
+const PASSED_THROUGH = new Set<string>(IPC_ERROR_CODES.filter((c) => c !== 'INTERNAL'));
 
 /**
  * Turns anything thrown into the error half of an IpcResult. Errors raised on purpose keep their
