@@ -104,7 +104,7 @@ function modelNpy(model: LinearModel): Buffer {
   return encodeNpy({ dtype: 'float64', shape: [model.d, model.A], data: toFeatureMajor(model) });
 }
 
-function outputFiles(outcome: EraseOutcome): OutputFile[] {
+export function outputFiles(outcome: EraseOutcome): OutputFile[] {
   const files: OutputFile[] = [
     { name: 'summary.json', data: `${JSON.stringify(outcome.summary, null, 2)}\n` },
     { name: 'theta_star.npy', data: modelNpy(outcome.thetaStar) },
