@@ -81,3 +81,41 @@ export function removalFile(dir: string, name: string, ids: string[]): string {
   fs.writeFileSync(file, ids.length ? `${ids.join('\n')}\n` : '');
   return file;
 }
+
+export interface PopulatedStore {
+  dir: string;
+  data: string;
+  db: string;
+  /** Ids erased by request #1 (m@1 → m@2). */
+  erased: string[];
+}
+
+/**
+ * A store with one dataset, model m trained (m@1), certified and calibrated, and one verified
+ * erasure of 12 samples (request #1, m@1 → m@2). About a second on the cpu backend.
+ */
+export async function populatedStore(prefix: string): Promise<PopulatedStore> {
+  const dir = tempDir(prefix);
+  const data = writeDataset(path.join(dir, 'data'));
+  const db = path.join(dir, 'ssse.db');
+  const erased = Array.from({ length: 12 }, (_, i) => `s${String(3 + 7 * i).padStart(4, '0')}`);
+  const steps: string[][] = [
+    ['model', 'train', '--dataset', data, '--name', 'm', '--backend', 'cpu'],
+    ['certify', '--model', 'm', '--calibrate', '--calibrate-fraction', '0.1', '--epsilon-sweep', '0.5,1,2'],
+    ['erase', '--model', 'm@1', '--remove', removalFile(dir, 'first.txt', erased), '--subject', 'alice@example.com', '--ground', 'GDPR Art. 17(1)(a)', '--epsilon-sweep', '0.5,1,2'],
+  ];
+  for (const step of steps) {
+    const r = await ssse(...step, '--db', db, '--actor', 'dpo');
+    if (r.code !== 0) throw new Error(`populatedStore: ssse ${step.join(' ')} failed (${r.code}): ${r.out}${r.err}`);
+  }
+  return { dir, data, db, erased };
+}
+
+/** A copy of a store (database and artefact folder) in a new folder, for tampering with. */
+export function copyStore(store: PopulatedStore, prefix: string): PopulatedStore {
+  const dir = tempDir(prefix);
+  const db = path.join(dir, 'ssse.db');
+  fs.copyFileSync(store.db, db);
+  fs.cpSync(`${store.db}.artefacts`, `${db}.artefacts`, { recursive: true });
+  return { ...store, dir, db };
+}
