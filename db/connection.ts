@@ -93,9 +93,10 @@ function inspect(file: string, busyTimeoutMs: number): number {
       throw new SsseError('BAD_INPUT', `${file}: an SQLite database, but not an ssse database (application_id ${appId}); it was left as it is`);
     }
     if (version > LATEST_VERSION) throw futureVersion(file, version, LATEST_VERSION);
-    const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') {
-      throw new SsseError('BAD_INPUT', `${file}: the database is damaged (integrity check: ${String(check)}); it was left as it is. Restore it from a backup.`);
+    const check = (db.pragma('quick_check(5)') as { quick_check: string }[]).map((r) => r.quick_check);
+    if (check.length !== 1 || check[0] !== 'ok') {
+      const found = check.join('; ').replace(/\s*\n\s*/g, ' ');
+      throw new SsseError('BAD_INPUT', `${file}: the database is damaged (integrity check: ${found}); it was left as it is. Restore it from a backup.`);
     }
     return version;
   } finally {

@@ -346,14 +346,14 @@ export interface RequestFilter {
 
 export function listRequests(db: Db, filter: RequestFilter = {}): RequestRow[] {
   return db
-    .prepare<[string | null, string | null, string | null], RequestRow>(
+    .prepare<{ status: string | null; model: string | null; subject: string | null }, RequestRow>(
       `SELECT r.* FROM requests r LEFT JOIN models m ON m.id = r.model_id
-       WHERE (?1 IS NULL OR r.status = ?1)
-         AND (?2 IS NULL OR m.name = ?2 OR r.model_ref = ?2 OR r.model_ref LIKE ?2 || '@%')
-         AND (?3 IS NULL OR r.subject_hash = ?3)
+       WHERE (@status IS NULL OR r.status = @status)
+         AND (@model IS NULL OR m.name = @model OR r.model_ref = @model OR r.model_ref LIKE @model || '@%')
+         AND (@subject IS NULL OR r.subject_hash = @subject)
        ORDER BY r.id`,
     )
-    .all(filter.status ?? null, filter.modelName ?? null, filter.subjectHash ?? null);
+    .all({ status: filter.status ?? null, model: filter.modelName ?? null, subject: filter.subjectHash ?? null });
 }
 
 /** The columns a status change may set. */

@@ -359,7 +359,7 @@ async function compute(store: Store, requestId: number, from: 'received' | 'fail
     if (planned) insertRequestSamples(store.db, planned.samples.map((s) => ({ request_id: requestId, ...s })));
     const fields: RequestUpdate = planned
       ? { model_id: model.id, k: samples.length, certification_id: certification.id, settings: JSON.stringify(settings) }
-      : {};
+      : { reason: null }; // resumed: the earlier failure stays in the audit log
     transitionRequest(store.db, requestId, [from], 'computing', fields, at);
     const op = beginOperation(store, 'erasure', requestId);
     appendAudit(store.db, {
