@@ -41,11 +41,11 @@ async function shoot(name: string): Promise<void> {
   await page.waitForTimeout(150);
   await app.screenshot(`${name}-light`);
   await page.click('[data-testid=theme-toggle]');
-  await page.waitForFunction(() => document.documentElement.dataset['theme'] === 'dark');
+  await page.waitForFunction("document.documentElement.dataset.theme === 'dark'");
   await page.waitForTimeout(150);
   await app.screenshot(`${name}-dark`);
   await page.click('[data-testid=theme-toggle]');
-  await page.waitForFunction(() => document.documentElement.dataset['theme'] === 'light');
+  await page.waitForFunction("document.documentElement.dataset.theme === 'light'");
 }
 
 test('train and certify a model, enter a request, watch it run, and read a report that matches the database', { timeout: 600_000 }, async () => {
@@ -214,7 +214,7 @@ test('ε from the calibration without retraining, a request that fails on an alt
   assert.match(await page.innerText('[data-testid=verdict]'), /Not verified against a retrained model/);
 
   // Someone alters version 2's stored Fisher inverse: the next request on it fails, naming the file.
-  const models = await page.evaluate(() => (window as unknown as { ssse: { listModels(): Promise<{ ok: boolean; value: { versions: { id: number; certifications: { artefact: { path: string } }[] }[] }[] }> } }).ssse.listModels());
+  const models = await page.evaluate(() => (globalThis as unknown as { ssse: { listModels(): Promise<{ ok: boolean; value: { versions: { id: number; certifications: { artefact: { path: string } }[] }[] }[] }> } }).ssse.listModels());
   const file = models.value[0]?.versions.find((v) => v.id === 2)?.certifications[0]?.artefact.path;
   assert.ok(file);
   const bytes = fs.readFileSync(file);
