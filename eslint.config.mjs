@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'out/**', 'renderer/dist/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'out/**', 'renderer/dist/**', 'renderer/dist-report/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

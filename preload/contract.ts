@@ -233,17 +233,32 @@ export interface ReportSample {
   featuresSha256: string;
 }
 
+export interface ReportModel {
+  versionId: number;
+  /** "name@version" */
+  label: string;
+  name: string;
+  version: number;
+  parametersSha256: string;
+}
+
 export interface RequestReport {
   request: RequestListItem & {
     legalGround: string | null;
     samples: ReportSample[];
     updatedAt: string;
     removalSha256: string | null;
+    /** When it was applied, verified, rejected or failed (the audit entry's time); null while open. */
+    completedAt: string | null;
   };
-  before: { versionId: number; label: string; parametersSha256: string } | null;
-  after: { versionId: number; label: string; parametersSha256: string } | null;
+  before: ReportModel | null;
+  after: ReportModel | null;
+  /** The registered dataset of the version erased from (n: its whole training set). */
+  dataset: { name: string; fingerprint: string; n: number; d: number; attributes: number } | null;
   /** Every setting the request ran with (null where it never got that far). */
   settings: { l2: number | null; damping: number | null; curvature: string | null; fisherMethod: string | null; seed: number | null; verify: string | null; backend: string | null };
+  /** The settings exactly as the store recorded them (JSON text), so that none is left out. */
+  recordedSettings: string;
   /** ε and where it came from ("given", "calibration #3", "sweep (largest γ_S)"). */
   epsilon: { value: number; source: string } | null;
   /** Training samples of the version erased from. */
@@ -258,8 +273,22 @@ export interface RequestReport {
   /** Per-class accuracy per split, where the labels are classes. */
   classAccuracy: ThreeModels<Record<SplitName, (number | null)[]>> | null;
   membershipAuc: { original: number | null; erased: number | null; retrained: number | null } | null;
+  /** The largest gradient norm over the attributes at the end of training and of retraining, where recorded. */
+  gradientNorms: { original: number | null; retrained: number | null; tolerance: number | null } | null;
   timings: Record<string, number | null> | null;
   audit: AuditEntryView[];
+}
+
+/** A signed PDF report written by the app (reports:export). */
+export interface ExportedReport {
+  path: string;
+  sha256: string;
+  bytes: number;
+  pages: number;
+  /** The signing key's fingerprint, as printed in the report. */
+  keyFingerprint: string;
+  /** The audit entry that records the export. */
+  auditSeq: number;
 }
 
 // ── Audit ──────────────────────────────────────────────────────────────────────────────────────
@@ -329,6 +358,8 @@ export interface InvokeMap {
   'requests:validate': { args: ValidateSamplesArgs; result: SampleValidation };
   'requests:create': { args: NewRequestArgs; result: JobStarted };
   'requests:report': { args: { requestId: number }; result: RequestReport };
+  /** Prints the request's report to a signed PDF where the user chooses; null: the user cancelled. */
+  'reports:export': { args: { requestId: number; actor: string }; result: ExportedReport | null };
   'jobs:list': { args: null; result: JobView[] };
   'jobs:cancel': { args: { jobId: string }; result: { cancelling: boolean } };
   'audit:list': { args: AuditListArgs; result: AuditEntryView[] };
@@ -356,6 +387,7 @@ export const METHODS = {
   validateSamples: 'requests:validate',
   createRequest: 'requests:create',
   requestReport: 'requests:report',
+  exportReport: 'reports:export',
   listJobs: 'jobs:list',
   cancelJob: 'jobs:cancel',
   listAudit: 'audit:list',

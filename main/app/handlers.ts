@@ -14,6 +14,7 @@ import type { Handlers } from '../ipc/dispatch.js';
 import { HandlerError } from '../ipc/errors.js';
 import type { ErasePayload } from '../worker/jobs.js';
 import type { JobManager } from './jobs.js';
+import type { ReportExporter } from './reportExporter.js';
 
 /**
  * What the handlers need from the audit store, in the contract's shapes. The implementation
@@ -40,6 +41,8 @@ export interface WorkstationDeps {
   appVersion: string;
   /** The default actor (the operating-system user). */
   user: string;
+  /** Signed PDF exports; null where there is nothing to print with. */
+  reports: ReportExporter | null;
 }
 
 /**
@@ -92,6 +95,10 @@ export function createHandlers(deps: WorkstationDeps): Handlers {
       return { jobId: view.jobId, requestId };
     },
     'requests:report': (args) => store.report(args.requestId),
+    'reports:export': (args) => {
+      if (!deps.reports) throw new HandlerError('RESOURCE', 'exporting a signed PDF needs the desktop app (or the command line: ssse report --request ID --pdf FILE)');
+      return deps.reports.exportPdf(args.requestId, args.actor);
+    },
     'jobs:list': () => jobs.list(),
     'jobs:cancel': (args) => {
       if (!jobs.list().some((j) => j.jobId === args.jobId)) throw new HandlerError('NOT_FOUND', `job ${args.jobId} does not exist`);

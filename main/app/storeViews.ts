@@ -75,6 +75,32 @@ interface StoredSettings {
   seed?: number;
 }
 
+/** The actions that close a request, by the status they leave it in. */
+const CLOSING_ACTIONS: Partial<Record<RequestRow['status'], string[]>> = {
+  applied: ['erasure.applied'],
+  verified: ['verification.done', 'erasure.applied'],
+  rejected: ['request.rejected'],
+  failed: ['request.failed'],
+};
+
+/** When a closed request was closed: the time of the latest audit entry that closed it. */
+function completedAt(r: RequestRow, audit: AuditEntry[]): string | null {
+  const actions = CLOSING_ACTIONS[r.status];
+  if (!actions) return null;
+  const closing = audit.filter((e) => actions.includes(e.action));
+  return closing.at(-1)?.at ?? null;
+}
+
+const maxOf = (xs: number[] | null | undefined): number | null => (xs && xs.length ? Math.max(...xs) : null);
+
+function gradientNorms(metrics: StoredMetrics | null): RequestReport['gradientNorms'] {
+  if (!metrics?.training) return null;
+  const original = maxOf(metrics.training.gradient_norms);
+  const retrained = maxOf(metrics.retraining?.gradient_norms);
+  if (original === null && retrained === null) return null;
+  return { original, retrained, tolerance: metrics.training.tolerance ?? null };
+}
+
 export interface WorkstationStoreHandle extends WorkstationStore {
   store: Store;
   close(): void;
@@ -82,7 +108,11 @@ export interface WorkstationStoreHandle extends WorkstationStore {
 
 /** Opens (creating and migrating when needed) the store at dbPath, acting as `actor`. */
 export function openWorkstationStore(dbPath: string, actor: string): WorkstationStoreHandle {
-  const store = openStore(dbPath, { mode: 'write', actor });
+  return storeViews(openStore(dbPath, { mode: 'write', actor }));
+}
+
+/** The views over an open store (read or write); the command line's report uses it on its own handle. */
+export function storeViews(store: Store): WorkstationStoreHandle {
   const { db } = store;
   // Sample ids per registered dataset (loading one reads and checks its files: do it once).
   const idsCache = new Map<number, string[]>();
@@ -291,10 +321,11 @@ export function openWorkstationStore(dbPath: string, actor: string): Workstation
       const before = r.model_id === null ? null : getModel(db, r.model_id);
       const after = r.result_model_id === null ? null : getModel(db, r.result_model_id);
       const certification = r.certification_id === null ? null : getCertification(db, r.certification_id);
-      const version = (m: ModelRow | null) => (m ? { versionId: m.id, label: modelLabel(m), parametersSha256: m.parameters_sha256 } : null);
+      const version = (m: ModelRow | null) => (m ? { versionId: m.id, label: modelLabel(m), name: m.name, version: m.version, parametersSha256: m.parameters_sha256 } : null);
       const acc = (a: SplitAccuracyView | null | undefined): SplitAccuracyView | null => (a ? { removed: a.removed, retained: a.retained, test: a.test } : null);
       const accuracy = metrics?.accuracy ? { original: acc(metrics.accuracy.star), erased: acc(metrics.accuracy.hat), retrained: acc(metrics.accuracy.retrained) } : null;
       const dataset = before ? getDataset(db, before.dataset_id) : null;
+      const audit = auditEntriesFor(db, 'requests', r.id);
       return {
         request: {
           ...listItem(r),
@@ -302,9 +333,12 @@ export function openWorkstationStore(dbPath: string, actor: string): Workstation
           samples: listRequestSamples(db, r.id).map((s) => ({ id: s.sample_id, row: s.row_index, featuresSha256: s.features_sha256 })),
           updatedAt: r.updated_at,
           removalSha256: r.removal_sha256,
+          completedAt: completedAt(r, audit),
         },
         before: version(before),
         after: version(after),
+        dataset: dataset ? { name: dataset.name, fingerprint: dataset.fingerprint, n: dataset.n, d: dataset.d, attributes: dataset.attributes } : null,
+        recordedSettings: r.settings,
         settings: {
           l2: metrics?.l2 ?? settings.l2 ?? before?.l2 ?? null,
           damping: metrics?.damping ?? certification?.damping ?? settings.damping ?? null,
@@ -325,8 +359,9 @@ export function openWorkstationStore(dbPath: string, actor: string): Workstation
         // The engine's summary has no per-class accuracy or membership inference yet: shown where present.
         classAccuracy: null,
         membershipAuc: null,
+        gradientNorms: gradientNorms(metrics),
         timings: parseJson<Record<string, number | null>>(r.timings),
-        audit: auditEntriesFor(db, 'requests', r.id).map(auditView),
+        audit: audit.map(auditView),
       };
     },
 

@@ -4,6 +4,7 @@ import type { Handlers } from '../ipc/dispatch.js';
 import type { SpawnEngine } from '../worker/protocol.js';
 import { createHandlers } from './handlers.js';
 import { JobManager } from './jobs.js';
+import { createReportExporter, type ReportExportDeps } from './reportExporter.js';
 import { openWorkstationStore } from './storeViews.js';
 
 export interface WorkstationOptions {
@@ -14,6 +15,8 @@ export interface WorkstationOptions {
   spawn: SpawnEngine;
   /** Pushes an event to the renderer(s). */
   emit: <C extends EventChannel>(channel: C, payload: EventMap[C]) => void;
+  /** Signed PDF exports (Electron's printer, key and save dialog); absent: the channel answers RESOURCE. */
+  reports?: ReportExportDeps;
 }
 
 export interface Workstation {
@@ -40,7 +43,8 @@ export function createWorkstation(options: WorkstationOptions): Workstation {
   const store = openWorkstationStore(options.dbPath, user);
   store.recover();
   const jobs = new JobManager(options.spawn, (view) => options.emit('jobs:update', view));
-  const handlers = createHandlers({ store, jobs, dbPath: store.store.file, cacheDir: options.cacheDir, appVersion: options.appVersion, user });
+  const reports = options.reports ? createReportExporter(store.store, options.reports) : null;
+  const handlers = createHandlers({ store, jobs, dbPath: store.store.file, cacheDir: options.cacheDir, appVersion: options.appVersion, user, reports });
   return {
     handlers,
     jobs,

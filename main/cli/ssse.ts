@@ -6,6 +6,7 @@ import { commandDemoStore, DEMO_USAGE } from './commands/demo.js';
 import { ERASE_USAGE } from './commands/erase.js';
 import { commandEraseAny, ERASURE_USAGE } from './commands/erasure.js';
 import { commandModel, MODEL_USAGE } from './commands/model.js';
+import { commandReport, commandVerifyReport, REPORT_USAGE } from './commands/report.js';
 import { commandRequest, commandRequests, REQUESTS_USAGE } from './commands/requests.js';
 import { STORE_USAGE } from './storeOptions.js';
 import type { CliIo } from './options.js';
@@ -25,6 +26,8 @@ const COMMANDS: Record<string, Command> = {
   certify: commandCertify,
   requests: commandRequests,
   request: commandRequest,
+  report: commandReport,
+  'verify-report': commandVerifyReport,
   audit: commandAudit,
   db: commandDb,
 };
@@ -34,7 +37,7 @@ const USAGE = `ssse: Single-Step Sample Erasure for trained models
 Usage:
 ${ERASE_USAGE}
 The audit store (a SQLite database with its artefacts; every action is logged):
-${MODEL_USAGE}${CERTIFY_USAGE}${ERASURE_USAGE}${REQUESTS_USAGE}${AUDIT_USAGE}${DB_USAGE}${DEMO_USAGE}
+${MODEL_USAGE}${CERTIFY_USAGE}${ERASURE_USAGE}${REQUESTS_USAGE}${REPORT_USAGE}${AUDIT_USAGE}${DB_USAGE}${DEMO_USAGE}
 ${STORE_USAGE}`;
 
 /** Runs the command line; returns the exit code. */

@@ -54,6 +54,7 @@ export const SCHEMAS = {
     receivedOn: isoDate.nullable(),
   }),
   'requests:report': z.strictObject({ requestId: id }),
+  'reports:export': z.strictObject({ requestId: id, actor: shortText(200) }),
   'jobs:list': nothing,
   'jobs:cancel': z.strictObject({ jobId: z.string().min(1).max(100) }),
   'audit:list': z.strictObject({ requestId: id.nullable(), limit: z.number().int().min(1).max(100_000) }),

@@ -92,6 +92,7 @@ export const auditEntryShape = z.strictObject({
   requestId: z.number().int().nullable(),
 }) satisfies z.ZodType<AuditEntryView>;
 
+const reportModel = z.strictObject({ versionId: z.number().int(), label: str, name: str, version: z.number().int(), parametersSha256: sha });
 const three = <T extends z.ZodType>(t: T) => z.strictObject({ original: t, erased: t, retrained: t.nullable() });
 export const requestReportShape = z.strictObject({
   request: z.strictObject({
@@ -100,10 +101,13 @@ export const requestReportShape = z.strictObject({
     samples: z.array(z.strictObject({ id: str, row: z.number().int(), featuresSha256: sha })),
     updatedAt: iso,
     removalSha256: sha.nullable(),
+    completedAt: iso.nullable(),
   }),
-  before: z.strictObject({ versionId: z.number().int(), label: str, parametersSha256: sha }).nullable(),
-  after: z.strictObject({ versionId: z.number().int(), label: str, parametersSha256: sha }).nullable(),
+  before: reportModel.nullable(),
+  after: reportModel.nullable(),
+  dataset: z.strictObject({ name: str, fingerprint: sha, n: z.number().int(), d: z.number().int(), attributes: z.number().int() }).nullable(),
   settings: z.strictObject({ l2: nnum, damping: nnum, curvature: nstr, fisherMethod: nstr, seed: nnum, verify: nstr, backend: nstr }),
+  recordedSettings: str,
   epsilon: z.strictObject({ value: num, source: str }).nullable(),
   n: z.number().int().nullable(),
   attributeNames: z.array(str),
@@ -114,6 +118,7 @@ export const requestReportShape = z.strictObject({
   accuracy: three(split).nullable(),
   classAccuracy: three(z.strictObject({ removed: z.array(nnum), retained: z.array(nnum), test: z.array(nnum) })).nullable(),
   membershipAuc: z.strictObject({ original: nnum, erased: nnum, retrained: nnum }).nullable(),
+  gradientNorms: z.strictObject({ original: nnum, retrained: nnum, tolerance: nnum }).nullable(),
   timings: z.record(z.string(), nnum).nullable(),
   audit: z.array(auditEntryShape),
 }) satisfies z.ZodType<RequestReport>;

@@ -1,5 +1,6 @@
 /** How numbers, dates and hashes read across the app (one place, so every view agrees). */
 import { format } from 'd3-format';
+import { judgeErasure, type Verdict } from '../../../preload/reportDocument';
 
 const f3 = format('.3f');
 const pct = format('.2%');
@@ -58,13 +59,9 @@ export function urgency(status: string, dueIso: string, today: Date = new Date()
   return d < 0 ? 'overdue' : d <= 7 ? 'this-week' : 'later';
 }
 
-/** What γ_S says, in words an auditor can quote (SSSE.md's reading of the ratio). */
-export function verdict(gamma: number | null, verified: boolean): { tone: 'good' | 'fair' | 'poor' | 'none'; text: string } {
-  if (!verified) return { tone: 'none', text: 'Not verified against a retrained model.' };
-  if (gamma === null) return { tone: 'none', text: 'γ_S is undefined (the erased, original and retrained models agree on S); judged by accuracy differences instead.' };
-  const times = gamma >= 1 ? '∞' : (gamma / (1 - gamma)).toFixed(1);
-  if (gamma > 0.5) return { tone: gamma >= 0.7 ? 'good' : 'fair', text: `Closer to retraining than to the original: γ_S = ${f3(gamma)}, ${times}× closer to the retrained model.` };
-  return { tone: 'poor', text: `Closer to the original than to retraining: γ_S = ${f3(gamma)}.` };
+/** What γ_S says, in words an auditor can quote (SSSE.md's reading of the ratio; the same words the signed PDF prints). */
+export function verdict(gamma: number | null, verified: boolean): Verdict {
+  return judgeErasure(gamma, verified);
 }
 
 /** Splits pasted sample ids: one per line, or separated by commas, semicolons or whitespace. */

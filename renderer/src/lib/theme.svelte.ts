@@ -2,8 +2,17 @@ export type Theme = 'light' | 'dark';
 
 const KEY = 'ssse-theme';
 
+/** The saved theme; null where there is no storage (the report's print page is a document without an origin). */
+function savedTheme(): string | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
+
 function initial(): Theme {
-  const saved = typeof localStorage === 'undefined' ? null : localStorage.getItem(KEY);
+  const saved = savedTheme();
   if (saved === 'light' || saved === 'dark') return saved;
   return typeof matchMedia !== 'undefined' && matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
 }
@@ -17,7 +26,11 @@ class ThemeStore {
 
   set(theme: Theme): void {
     this.theme = theme;
-    localStorage.setItem(KEY, theme);
+    try {
+      localStorage.setItem(KEY, theme);
+    } catch {
+      // no storage here: the choice lasts for this page
+    }
     this.apply();
   }
 
