@@ -18,7 +18,7 @@
  *   audit entries  the report's audit entries are in the log, hashes equal
  *   export       the log records this report's export (its JSON's SHA-256 and key fingerprint)
  */
-import { createPublicKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { verifyChain, type AuditEntry } from '../../db/audit.js';
 import type { Store } from '../../db/connection.js';
 import { getRequest } from '../../db/queries.js';
@@ -174,9 +174,16 @@ export async function verifyReportPdf(bytes: Uint8Array, source: string, options
     if (canonicalJson(parsed) !== json.toString('utf8')) throw new Failed('json', `${REPORT_ATTACHMENTS.json} is not in canonical form (keys sorted, no spaces): it was rewritten`);
     pass('json', `an ${REPORT_FORMAT} document of request #${doc.report.request.id}, made ${doc.generatedAt}`);
 
-    const embedded = publicKeyFromPem(publicPem.toString('utf8'), REPORT_ATTACHMENTS.publicKey);
+    let embedded: KeyObject;
+    let named: KeyObject;
+    try {
+      embedded = publicKeyFromPem(publicPem.toString('utf8'), REPORT_ATTACHMENTS.publicKey);
+      named = publicKeyFromPem(doc.signer.publicKeyPem, `${REPORT_ATTACHMENTS.json}'s signer.publicKeyPem`);
+    } catch (e) {
+      throw new Failed('key', e instanceof Error ? e.message : String(e));
+    }
     const embeddedFingerprint = fingerprintOf(embedded);
-    if (embeddedFingerprint !== doc.signer.fingerprint || fingerprintOf(createPublicKey(doc.signer.publicKeyPem)) !== doc.signer.fingerprint) {
+    if (embeddedFingerprint !== doc.signer.fingerprint || fingerprintOf(named) !== doc.signer.fingerprint) {
       throw new Failed('key', `the embedded public key (${embeddedFingerprint}) is not the signer the report names (${doc.signer.fingerprint})`);
     }
     pass('key', `Ed25519 key ${doc.signer.fingerprint}`);

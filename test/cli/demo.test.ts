@@ -12,7 +12,8 @@ describe('ssse demo', () => {
     const data = writeDataset(path.join(dir, 'data'), { n: 150 });
     const db = path.join(dir, 'out', 'ssse.db');
     const out = path.join(dir, 'out', 'demo');
-    const args = ['demo', '--dataset', data, '--db', db, '--out', out, '--remove-fraction', '0.05', '--epsilon-sweep', '0.5,1,2', '--backend', 'cpu'];
+    // The signed PDF needs the built print page and Chromium: test/browser/report.test.ts runs the demo with it.
+    const args = ['demo', '--dataset', data, '--db', db, '--out', out, '--remove-fraction', '0.05', '--epsilon-sweep', '0.5,1,2', '--backend', 'cpu', '--no-pdf'];
     const first = await ssse(...args);
     assert.equal(first.code, 0, first.out + first.err);
     assert.match(first.err, new RegExp(`ssse demo: recording the run in ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));

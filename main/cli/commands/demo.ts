@@ -5,7 +5,8 @@ import { findModel, getDataset } from '../../../db/queries.js';
 import { verifyStore } from '../../../db/verify.js';
 import { loadDataset } from '../../engine/data/dataset.js';
 import { randomRemoval } from '../../engine/data/removal.js';
-import { SsseError } from '../../engine/errors.js';
+import { isSsseError, SsseError } from '../../engine/errors.js';
+import type { ExportResult } from '../../report/export.js';
 import { datasetFingerprint, DEFAULT_CONFIG } from '../../engine/erase.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { commitOutputDir } from '../../engine/output.js';
@@ -19,13 +20,16 @@ import { STORE_OPTIONS, withCliStore, withProgress } from '../storeOptions.js';
 import { bundledDataset, humanSummary, outputFiles } from './erase.js';
 import { describeResult } from './erasure.js';
 import { limitsOf } from './model.js';
+import { describeExport, writeSignedReport } from './report.js';
 
 export const DEMO_USAGE = `  ssse demo [--db ssse-out/ssse.db] [--out ssse-out/demo] [--name fashion-mnist-demo]
             [--dataset DIR] [--remove-fraction 0.02] [--seed 0] [--l2 1e-4] [--epsilon E |
             --epsilon-sweep a,b,c] [--verify retrain|none] [--limit-train N] [--limit-test N]
+            [--pdf FILE | --no-pdf] [--key-dir DIR]
       the whole workflow on the bundled data, recorded in the database: registers the dataset,
       trains and certifies the model (once; later runs reuse them), erases a random 2% as a
-      request against version 1, writes the results to --out and verifies the audit store
+      request against version 1, writes the results to --out, verifies the audit store, and
+      prints the request's signed audit report to --pdf (default OUT/request-ID-report.pdf)
 `;
 
 const OPTIONS = {
@@ -43,6 +47,9 @@ const OPTIONS = {
   'limit-test': { type: 'string' },
   backend: { type: 'string' },
   json: { type: 'boolean' },
+  pdf: { type: 'string' },
+  'no-pdf': { type: 'boolean' },
+  'key-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -112,8 +119,21 @@ export async function commandDemoStore(args: string[], io: CliIo): Promise<numbe
     commitOutputDir(outDir, files, true);
     recordExport(store, result.request.id, outDir, files);
     const report = verifyStore(store.db, store.root);
+    // The signed PDF report of the request (the same export as `ssse report`).
+    let signed: ExportResult | null = null;
+    let pdfError: string | null = null;
+    if (!values['no-pdf']) {
+      const pdf = path.resolve(values.pdf ?? path.join(outDir, `request-${result.request.id}-report.pdf`));
+      try {
+        signed = await writeSignedReport(store, result.request.id, { pdf, html: null, keyDir: values['key-dir'] });
+      } catch (e) {
+        if (!isSsseError(e) || e.code !== 'RESOURCE') throw e;
+        pdfError = e.message;
+      }
+    }
+    const pdfFile = signed?.files.find((f) => f.kind === 'pdf')?.path ?? null;
     if (values.json) {
-      io.out.write(`${JSON.stringify({ request: requestDetail(store, result.request), database: store.file, audit_verify: report }, null, 2)}\n`);
+      io.out.write(`${JSON.stringify({ request: requestDetail(store, result.request), database: store.file, audit_verify: report, report_pdf: pdfFile, report_error: pdfError }, null, 2)}\n`);
     } else {
       io.out.write(humanSummary(result.outcome, outDir));
       io.out.write(
@@ -121,7 +141,13 @@ export async function commandDemoStore(args: string[], io: CliIo): Promise<numbe
           `  audit verify: ${report.ok ? `OK (${report.entries} entries, ${report.records} records, ${report.artefacts} artefacts)` : `FAILED: ${report.problems[0]}`}\n` +
           `  see: npx ssse requests --db ${path.relative(process.cwd(), store.file) || store.file}; npx ssse audit verify --db ${path.relative(process.cwd(), store.file) || store.file}\n`,
       );
+      if (signed) {
+        io.out.write(describeExport(signed));
+        io.out.write(`  check it: npx ssse verify-report ${pdfFile ?? ''} --db ${path.relative(process.cwd(), store.file) || store.file}\n`);
+        io.out.write(`Signed PDF report: ${pdfFile ?? ''}\n`);
+      }
     }
-    return report.ok ? 0 : 1;
+    if (pdfError) io.err.write(`ssse demo: the signed PDF report was not written: ${pdfError}\n`);
+    return report.ok && !pdfError ? 0 : 1;
   });
 }
