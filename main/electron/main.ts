@@ -6,6 +6,7 @@ import { createWorkstation } from '../app/workstation.js';
 import { CONTENT_SECURITY_POLICY, mimeType, resolveAppFile } from '../app/staticFiles.js';
 import { createDispatcher, ELECTRON_TRUST, originOf } from '../ipc/dispatch.js';
 import { bindIpc, sendEvent } from './ipc.js';
+import { electronReportExport } from './reportExport.js';
 import { utilityEngine } from './utilityEngine.js';
 
 /**
@@ -78,6 +79,7 @@ app.whenReady().then(() => {
     appVersion: app.getVersion(),
     spawn: utilityEngine,
     emit: (channel, payload) => sendEvent([...windows].map((w) => w.webContents), channel, payload),
+    reports: electronReportExport(),
   });
   bindIpc(ipcMain, createDispatcher(workstation.handlers, ELECTRON_TRUST(() => [...windows].map((w) => w.webContents.id))));
   app.on('before-quit', () => workstation.close());

@@ -80,8 +80,8 @@ export async function findBrowser(options: FindOptions = {}): Promise<BrowserFou
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** A printer that launches the browser for each report and closes it after. */
-export function chromiumPrinter(browser: BrowserFound, requestId: number): PdfPrinter {
-  return async (html) => {
+export function chromiumPrinter(browser: BrowserFound): PdfPrinter {
+  return async (html, { requestId }) => {
     const { chromium } = await import('playwright-core');
     const instance = await chromium.launch({ executablePath: browser.executable, args: LAUNCH_ARGS, headless: true });
     try {

@@ -140,7 +140,7 @@ export async function exportReport(store: Store, requestId: number, options: Exp
     publish(store, actor, doc, jsonSha256, [{ kind: 'html', path: htmlPath, data: html, pages: null }]);
     throw new SsseError('RESOURCE', `${e.message}.\nThe PDF was not written; the HTML report was: ${path.resolve(htmlPath)} (open it in a browser; print it there for an unsigned PDF)`);
   }
-  const printed = await printer(html.toString('utf8'));
+  const printed = await printer(html.toString('utf8'), { requestId });
   const sealed = Buffer.from(await sealPdf(printed, { json, signature, publicKeyPem: doc.signer.publicKeyPem }, pdfInfoFor(doc)));
   const pages = (await PDFDocument.load(sealed, { updateMetadata: false })).getPageCount();
   const outputs: Output[] = [{ kind: 'pdf', path: options.pdfPath, data: sealed, pages }];

@@ -6,7 +6,7 @@
  */
 
 /** A function that prints a self-contained report page to PDF bytes. */
-export type PdfPrinter = (html: string) => Promise<Uint8Array>;
+export type PdfPrinter = (html: string, page: { requestId: number }) => Promise<Uint8Array>;
 
 /** The page sets this attribute on <body> once the report (charts included) is drawn, or "error". */
 export const READY_ATTRIBUTE = 'data-report-ready';

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { API_KEY, METHODS, SUBSCRIPTIONS, type EventChannel, type EventMap, type InvokeChannel } from '../../preload/contract.js';
 import { mimeType, resolveAppFile } from '../../main/app/staticFiles.js';
+import type { ReportExportDeps } from '../../main/app/reportExporter.js';
 import { createWorkstation, type Workstation } from '../../main/app/workstation.js';
 import { forkEngine } from '../../main/app/forkEngine.js';
 import { createDispatcher } from '../../main/ipc/dispatch.js';
@@ -50,10 +51,20 @@ function initScript(): string {
   })();`;
 }
 
-export async function launchApp(options: { theme?: 'light' | 'dark'; width?: number; height?: number } = {}): Promise<App> {
+export interface LaunchOptions {
+  theme?: 'light' | 'dark';
+  width?: number;
+  height?: number;
+  /** An existing database to open (default: a new one in the app's temporary folder). */
+  dbPath?: string;
+  /** Signed PDF exports (reports:export); absent, the channel answers RESOURCE as in a build without a printer. */
+  reports?: ReportExportDeps;
+}
+
+export async function launchApp(options: LaunchOptions = {}): Promise<App> {
   if (!fs.existsSync(path.join(RENDERER, 'index.html'))) throw new Error(`${RENDERER}/index.html is missing: run npm run build:app first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-browser-'));
-  const dbPath = path.join(dir, 'ssse.db');
+  const dbPath = options.dbPath ?? path.join(dir, 'ssse.db');
   const problems: string[] = [];
   let page: Page | null = null;
   const pending: Promise<unknown>[] = [];
@@ -66,6 +77,7 @@ export async function launchApp(options: { theme?: 'light' | 'dark'; width?: num
       if (!page || page.isClosed()) return;
       pending.push(page.evaluate(([c, p]) => (globalThis as unknown as { __ssseEmit: (c: string, p: unknown) => void }).__ssseEmit(c, p), [channel, payload] as const).catch(() => undefined));
     },
+    ...(options.reports ? { reports: options.reports } : {}),
   });
   const dispatch = createDispatcher(workstation.handlers, { origin: ORIGIN, isOurWindow: (id) => id === 1 });
 

@@ -14,7 +14,9 @@ import { loadOrCreateSigningKey } from '../../main/report/signingKey.js';
 import type { ReportDocument } from '../../preload/reportDocument.js';
 import { writeSmallNpyDataset } from '../helpers/fixtures.js';
 import { copyStore, populatedStore, ssse, tempDir, type PopulatedStore } from '../helpers/storeFixtures.js';
-import { chromiumPath, SCREENSHOTS } from './browser.js';
+import { chromiumPrinter } from '../../main/report/chromium.js';
+import { chromiumPath, ORIGIN, SCREENSHOTS } from './browser.js';
+import { launchApp } from './harness.js';
 
 // Signed PDF reports printed by headless Chromium from the built print page (npm run
 // build:report), read back with poppler's pdftotext (an extractor independent of the PDF.js
@@ -221,5 +223,57 @@ describe('npm run demo', () => {
     const pngs = fs.readdirSync(SCREENSHOTS).filter((f) => f.startsWith('report-demo-page') && f.endsWith('.png'));
     assert.equal(pngs.length, 2, pngs.join(', '));
     for (const f of pngs) assert.ok(fs.statSync(path.join(SCREENSHOTS, f)).size > 10_000, `${f} has content`);
+  });
+});
+
+describe('the app', () => {
+  test('"Export signed PDF" prints the report on screen to a signed PDF that verifies, and logs who exported it', { timeout: 120_000 }, async () => {
+    const copy = copyStore(fixture, 'report-app');
+    const target = path.join(copy.dir, 'exported', 'from-the-app.pdf');
+    const asked: string[] = [];
+    // Electron's parts replaced: Chromium (playwright-core) prints instead of printToPDF, the save dialog answers at once.
+    const app = await launchApp({
+      dbPath: copy.db,
+      reports: {
+        key: () => loadOrCreateSigningKey(keyDir),
+        printer: chromiumPrinter({ executable: chromiumPath(), source: 'test' }),
+        choosePath: async (suggested) => {
+          asked.push(suggested);
+          return target;
+        },
+        version: 'test',
+        runtime: 'desktop app (test harness)',
+      },
+    });
+    try {
+      const { page } = app;
+      await page.fill('[data-testid=actor]', 'dpo.bob');
+      await page.press('[data-testid=actor]', 'Tab');
+      await page.goto(`${ORIGIN}/index.html#/requests/1`);
+      await page.waitForSelector('[data-testid=verdict]');
+      await page.click('[data-testid=export-pdf]');
+      await page.waitForSelector('[data-testid=export-done]', { timeout: 60_000 });
+      assert.deepEqual(asked, ['ssse-request-1-report.pdf']);
+      assert.match(await page.innerText('[data-testid=export-done]'), new RegExp(`${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d+ pages; key ${loadOrCreateSigningKey(keyDir).fingerprint}`));
+      // The report view reloads: its audit entries now end with the export.
+      await page.waitForSelector('[data-testid=audit-table] td:text-is("report.signed")');
+      await app.screenshot('report-exported-light');
+      const v = await ssse('verify-report', target, '--db', copy.db, '--key', path.join(keyDir, 'report-signing-key.pub.pem'));
+      assert.equal(v.code, 0, v.out);
+      const text = flat(poppler('pdftotext', ['-enc', 'UTF-8', target, '-']));
+      assert.ok(text.includes(flat('desktop app (test harness)')));
+      const store = openStore(copy.db, { mode: 'read', actor: 'test' });
+      try {
+        const entry = listAudit(store.db).at(-1);
+        assert.equal(entry?.action, EXPORT_ACTION);
+        assert.equal(entry?.actor, 'dpo.bob');
+      } finally {
+        store.close();
+      }
+      assert.deepEqual(app.problems, []);
+    } finally {
+      await app.close();
+      fs.rmSync(copy.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -43,7 +43,7 @@ export async function writeSignedReport(store: Store, requestId: number, files: 
     htmlPath: files.html,
     key,
     software: { version: packageVersion(), runtime: commandLineRuntime() },
-    printer: async () => chromiumPrinter(await findBrowser(), requestId),
+    printer: async () => chromiumPrinter(await findBrowser()),
   });
 }
 
