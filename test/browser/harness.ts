@@ -70,7 +70,7 @@ export async function launchApp(options: { theme?: 'light' | 'dark'; width?: num
   const dispatch = createDispatcher(workstation.handlers, { origin: ORIGIN, isOurWindow: (id) => id === 1 });
 
   const browser = await chromium.launch({
-    executablePath: chromiumPath(),
+    executablePath: await chromiumPath(),
     args: LAUNCH_ARGS,
   });
   const context = await browser.newContext({
