@@ -18,8 +18,8 @@ export async function chromiumPath(): Promise<string> {
   }
   for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (fs.existsSync(p)) return p;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     type Chromium = { executablePath(): Promise<string> };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sparticuz = require('@sparticuz/chromium') as Chromium & { default?: Chromium };
     return await (sparticuz.default ?? sparticuz).executablePath();
   } catch (e) {
