@@ -322,8 +322,10 @@ export function openWorkstationStore(dbPath: string, actor: string): Workstation
         normalizedDistance: r.normalized_distance,
         auc: metrics?.auc ? { original: metrics.auc.star, erased: metrics.auc.hat, retrained: metrics.auc.retrained } : null,
         accuracy: accuracy && accuracy.original && accuracy.erased ? { original: accuracy.original, erased: accuracy.erased, retrained: accuracy.retrained } : null,
-        // The engine's summary has no per-class accuracy or membership inference yet: shown where present.
-        classAccuracy: null,
+        classAccuracy: metrics?.class_accuracy
+          ? { original: metrics.class_accuracy.star, erased: metrics.class_accuracy.hat, retrained: metrics.class_accuracy.retrained }
+          : null,
+        // The engine does not run a membership-inference attack yet: the report shows it where present.
         membershipAuc: null,
         timings: parseJson<Record<string, number | null>>(r.timings),
         audit: auditEntriesFor(db, 'requests', r.id).map(auditView),

@@ -6,6 +6,7 @@ import { SsseError } from './errors.js';
 import { sha256Bytes, sha256Json } from './hash.js';
 import { fisherInverse, type Curvature, type FisherInverse, type FisherMethod } from './linear/fisher.js';
 import type { LinearModel } from './linear/model.js';
+import { classAccuracyBySplit, type ClassAccuracy, type ClassSplit } from './linear/classAccuracy.js';
 import { applyStep, removalGradient, ssseDirection } from './linear/ssseStep.js';
 import { chooseEpsilon, defaultEpsilonGrid, StepEvaluator, type EvalSplit, type SplitAccuracy, type SweepRow } from './linear/sweep.js';
 import { trainLinear } from './linear/train.js';
@@ -77,6 +78,8 @@ export interface EraseSummary {
   normalized_distance: number | null;
   auc: { star: (number | null)[]; hat: (number | null)[]; retrained: (number | null)[] | null };
   accuracy: ModelAccuracy;
+  /** Per-class accuracy per split of the three models, when the labels are classes (one attribute per class). */
+  class_accuracy: { star: ClassAccuracy; hat: ClassAccuracy; retrained: ClassAccuracy | null } | null;
   sweep: SweepRow[];
   training: { iterations: number[] | null; gradient_norms: number[] | null; tolerance: number };
   retraining: { iterations: number[]; gradient_norms: number[] } | null;
@@ -257,6 +260,22 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   }
   const thetaHat = applyStep(thetaStar, direction, epsilon);
   const applied = sweep.find((r) => r.epsilon === epsilon) ?? evaluator.evaluate(epsilon);
+  let classAccuracy: EraseSummary['class_accuracy'] = null;
+  const classIds = dataset.train.classIds;
+  if (classIds && dataset.numClasses === A) {
+    const pick = (rows: number[]) => Int32Array.from(rows, (r) => classIds[r] as number);
+    const testIds = dataset.test?.classIds ?? null;
+    const splits: Record<'removed' | 'retained' | 'test', ClassSplit | null> = {
+      removed: { features: removedFeatures, classIds: pick(removed), n: k },
+      retained: { features: retainedFeatures, classIds: pick(retainedRows), n: n - k },
+      test: dataset.test && testIds ? { features: dataset.test.features, classIds: testIds, n: dataset.test.n } : null,
+    };
+    classAccuracy = {
+      star: classAccuracyBySplit(thetaStar, splits),
+      hat: classAccuracyBySplit(thetaHat, splits),
+      retrained: thetaRetrained ? classAccuracyBySplit(thetaRetrained, splits) : null,
+    };
+  }
   const evaluateSeconds = seconds(t0);
 
   const summary: EraseSummary = {
@@ -280,6 +299,7 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
     normalized_distance: applied.normalized_distance,
     auc: { star: evaluator.aucStar, hat: evaluator.aucHat(epsilon), retrained: evaluator.aucRetrained },
     accuracy: { star: evaluator.accuracyStar, hat: applied.accuracy, retrained: evaluator.accuracyRetrained },
+    class_accuracy: classAccuracy,
     sweep,
     training,
     retraining,
