@@ -1,22 +1,41 @@
 import { isSsseError } from '../engine/errors.js';
-import { commandDemo, commandErase, ERASE_USAGE } from './commands/erase.js';
+import { AUDIT_USAGE, commandAudit } from './commands/audit.js';
+import { CERTIFY_USAGE, commandCertify } from './commands/certify.js';
+import { commandDb, DB_USAGE } from './commands/db.js';
+import { commandDemoStore, DEMO_USAGE } from './commands/demo.js';
+import { ERASE_USAGE } from './commands/erase.js';
+import { commandEraseAny, ERASURE_USAGE } from './commands/erasure.js';
+import { commandModel, MODEL_USAGE } from './commands/model.js';
+import { commandRequest, commandRequests, REQUESTS_USAGE } from './commands/requests.js';
+import { STORE_USAGE } from './storeOptions.js';
 import type { CliIo } from './options.js';
 
 /**
  * The `ssse` command line. Each command lives in commands/; this file only dispatches and turns
  * engine errors into messages and exit codes (1: bad input or failure, 2: usage, 130: cancelled).
  */
-type Command = (args: string[], io: CliIo) => Promise<void>;
+type Command = (args: string[], io: CliIo) => Promise<void | number>;
 
 const COMMANDS: Record<string, Command> = {
-  erase: commandErase,
-  demo: commandDemo,
+  // --dataset: the stand-alone erasure (commands/erase.ts); --model/--resume: against the store.
+  erase: commandEraseAny,
+  // The demo records its run in the audit store (it supersedes erase.ts's commandDemo).
+  demo: commandDemoStore,
+  model: commandModel,
+  certify: commandCertify,
+  requests: commandRequests,
+  request: commandRequest,
+  audit: commandAudit,
+  db: commandDb,
 };
 
 const USAGE = `ssse: Single-Step Sample Erasure for trained models
 
 Usage:
-${ERASE_USAGE}`;
+${ERASE_USAGE}
+The audit store (a SQLite database with its artefacts; every action is logged):
+${MODEL_USAGE}${CERTIFY_USAGE}${ERASURE_USAGE}${REQUESTS_USAGE}${AUDIT_USAGE}${DB_USAGE}${DEMO_USAGE}
+${STORE_USAGE}`;
 
 /** Runs the command line; returns the exit code. */
 export async function main(argv: string[], io: CliIo = { out: process.stdout, err: process.stderr }): Promise<number> {
@@ -31,8 +50,7 @@ export async function main(argv: string[], io: CliIo = { out: process.stdout, er
       io.err.write(`ssse: unknown command "${command}"\n\n${USAGE}`);
       return 2;
     }
-    await run(rest, io);
-    return 0;
+    return (await run(rest, io)) ?? 0;
   } catch (e) {
     if (isSsseError(e)) {
       io.err.write(`ssse: ${e.message}\n`);

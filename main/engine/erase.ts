@@ -30,6 +30,11 @@ export interface EraseConfig extends RunControl {
   cacheDir: string | null;
   /** Relative parameter accuracy of training (see trainLinear). */
   tolerance: number;
+  /**
+   * θ* and/or F̂⁻¹ computed earlier (the audit store's artefacts): used as given, neither trained
+   * nor cached. They must fit the dataset (d, A) and, for F̂⁻¹, damping, curvature and method.
+   */
+  provided?: { thetaStar?: LinearModel; fisher?: FisherInverse };
 }
 
 export const DEFAULT_CONFIG: Omit<EraseConfig, 'damping'> = {
@@ -76,7 +81,7 @@ export interface EraseSummary {
   training: { iterations: number[] | null; gradient_norms: number[] | null; tolerance: number };
   retraining: { iterations: number[]; gradient_norms: number[] } | null;
   parameter_sha256: { star: string; hat: string; retrained: string | null };
-  cache: { dir: string | null; theta_star: 'hit' | 'miss' | 'off'; fisher: 'hit' | 'miss' | 'off' };
+  cache: { dir: string | null; theta_star: 'hit' | 'miss' | 'off' | 'provided'; fisher: 'hit' | 'miss' | 'off' | 'provided' };
   backend: string;
   backend_provider: string;
   timings_s: { train: number; fisher: number; erase: number; retrain: number | null; evaluate: number };
@@ -110,6 +115,26 @@ export function datasetFingerprint(dataset: Dataset): string {
   return sha256Bytes(dataset.train.features, dataset.train.labels);
 }
 
+function checkProvidedStar(model: LinearModel, d: number, A: number): LinearModel {
+  if (model.d !== d || model.A !== A || model.weights.length !== d * A) {
+    throw new SsseError('BAD_ARGUMENT', `eraseLinear: the provided θ* is ${model.d}×${model.A} (${model.weights.length} values), the dataset needs d×A = ${d}×${A}`);
+  }
+  return model;
+}
+
+function checkProvidedFisher(fisher: FisherInverse, d: number, A: number, config: EraseConfig): FisherInverse {
+  if (fisher.d !== d || fisher.A !== A || fisher.blocks.length !== A || fisher.blocks.some((b) => b.length !== d * d)) {
+    throw new SsseError('BAD_ARGUMENT', `eraseLinear: the provided F̂⁻¹ has ${fisher.blocks.length} blocks for d = ${fisher.d}, A = ${fisher.A}; the dataset needs ${A} blocks of ${d}×${d}`);
+  }
+  const mismatch = [
+    fisher.damping !== config.damping ? `damping ${fisher.damping} (asked ${config.damping})` : null,
+    fisher.curvature !== config.curvature ? `curvature ${fisher.curvature} (asked ${config.curvature})` : null,
+    fisher.method !== config.fisherMethod ? `method ${fisher.method} (asked ${config.fisherMethod})` : null,
+  ].filter((m) => m !== null);
+  if (mismatch.length > 0) throw new SsseError('BAD_ARGUMENT', `eraseLinear: the provided F̂⁻¹ was computed with ${mismatch.join(', ')}`);
+  return fisher;
+}
+
 /**
  * One erasure request on the paper's linear model, from data to verdict:
  * θ* (trained, or from the cache) → F̂⁻¹ (computed, or from the cache) → the SSSE step from S's
@@ -137,9 +162,13 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   let t0 = performance.now();
   let thetaStar: LinearModel;
   let training: EraseSummary['training'] = { iterations: null, gradient_norms: null, tolerance: config.tolerance };
-  let starCache: 'hit' | 'miss' | 'off' = cache ? 'miss' : 'off';
+  let starCache: EraseSummary['cache']['theta_star'] = cache ? 'miss' : 'off';
   const cachedStar = cache?.read<{ iterations: number[]; gradientNorms: number[] }>('theta-star', starKey);
-  if (cachedStar && cachedStar.arrays[0] instanceof Float64Array && cachedStar.arrays[0].length === d * A) {
+  if (config.provided?.thetaStar) {
+    thetaStar = checkProvidedStar(config.provided.thetaStar, d, A);
+    starCache = 'provided';
+    report(config, 'train', A, A);
+  } else if (cachedStar && cachedStar.arrays[0] instanceof Float64Array && cachedStar.arrays[0].length === d * A) {
     thetaStar = { d, A, weights: cachedStar.arrays[0] };
     training = { iterations: cachedStar.meta.iterations, gradient_norms: cachedStar.meta.gradientNorms, tolerance: config.tolerance };
     starCache = 'hit';
@@ -157,9 +186,13 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   t0 = performance.now();
   const fisherKey = sha256Json({ kind: 'fisher', v: ENGINE_VERSION, starSha, fingerprint, damping: config.damping, curvature: config.curvature, method: config.fisherMethod });
   let fisher: FisherInverse;
-  let fisherCache: 'hit' | 'miss' | 'off' = cache ? 'miss' : 'off';
+  let fisherCache: EraseSummary['cache']['fisher'] = cache ? 'miss' : 'off';
   const cachedFisher = cache?.read<Omit<FisherInverse, 'blocks'>>('fisher', fisherKey);
-  if (cachedFisher && cachedFisher.arrays.length === A && cachedFisher.arrays.every((b) => b instanceof Float32Array && b.length === d * d)) {
+  if (config.provided?.fisher) {
+    fisher = checkProvidedFisher(config.provided.fisher, d, A, config);
+    fisherCache = 'provided';
+    report(config, 'fisher', A, A);
+  } else if (cachedFisher && cachedFisher.arrays.length === A && cachedFisher.arrays.every((b) => b instanceof Float32Array && b.length === d * d)) {
     fisher = { ...cachedFisher.meta, blocks: cachedFisher.arrays as Float32Array[] };
     fisherCache = 'hit';
     report(config, 'fisher', A, A);

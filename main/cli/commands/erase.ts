@@ -104,7 +104,7 @@ function modelNpy(model: LinearModel): Buffer {
   return encodeNpy({ dtype: 'float64', shape: [model.d, model.A], data: toFeatureMajor(model) });
 }
 
-function outputFiles(outcome: EraseOutcome): OutputFile[] {
+export function outputFiles(outcome: EraseOutcome): OutputFile[] {
   const files: OutputFile[] = [
     { name: 'summary.json', data: `${JSON.stringify(outcome.summary, null, 2)}\n` },
     { name: 'theta_star.npy', data: modelNpy(outcome.thetaStar) },
@@ -140,7 +140,7 @@ export function humanSummary(outcome: EraseOutcome, outDir: string): string {
   if (s.accuracy.star.test !== null) lines.push(acc('test', 'test'));
   const t = s.timings_s;
   lines.push(
-    `  time: train ${t.train}s${s.cache.theta_star === 'hit' ? ' (cached)' : ''}, Fisher ${t.fisher}s${s.cache.fisher === 'hit' ? ' (cached)' : ''}, erasure ${t.erase}s${t.retrain !== null ? `, retrain ${t.retrain}s` : ''}`,
+    `  time: train ${t.train}s${s.cache.theta_star === 'hit' ? ' (cached)' : s.cache.theta_star === 'provided' ? ' (stored)' : ''}, Fisher ${t.fisher}s${s.cache.fisher === 'hit' ? ' (cached)' : s.cache.fisher === 'provided' ? ' (stored)' : ''}, erasure ${t.erase}s${t.retrain !== null ? `, retrain ${t.retrain}s` : ''}`,
     `Outputs in ${path.resolve(outDir)}: ${outputFiles(outcome).map((f) => f.name).join(', ')}`,
   );
   return `${lines.join('\n')}\n`;

@@ -1,0 +1,70 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { withStore, type Store, type StoreMode } from '../../db/connection.js';
+import { initBackend, parseBackendChoice } from '../engine/backend.js';
+import type { RunControl } from '../engine/progress.js';
+import { usageError, type CliIo } from './options.js';
+import { ProgressBars } from './progressBar.js';
+
+/** Options every command of the audit store takes. */
+export const STORE_OPTIONS = {
+  db: { type: 'string' },
+  actor: { type: 'string' },
+} as const;
+
+export const DEFAULT_DB = 'ssse.db';
+
+export const STORE_USAGE = `options of every audit-store command:
+  --db PATH               the audit database (default ./ssse.db); artefacts live in PATH.artefacts/
+  --actor NAME            who is acting, recorded in the audit log
+                          (default $SSSE_ACTOR, else the operating-system user)
+`;
+
+/** Who acts: --actor, else $SSSE_ACTOR, else the operating-system user. */
+export function actorOf(value: string | undefined): string {
+  const given = value ?? process.env['SSSE_ACTOR'];
+  if (given !== undefined && given.trim() !== '') return given.trim();
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function dbPathOf(value: string | undefined, fallback = DEFAULT_DB): string {
+  return path.resolve(value ?? fallback);
+}
+
+export function withCliStore<T>(values: { db?: string; actor?: string }, mode: StoreMode, fn: (store: Store) => Promise<T> | T): Promise<T> {
+  return withStore(dbPathOf(values.db), { mode, actor: actorOf(values.actor) }, fn);
+}
+
+/**
+ * Runs long work with progress bars on stderr and Ctrl-C cancelling it (a second Ctrl-C stops
+ * at once), the way `ssse erase` does.
+ */
+export async function withProgress<T>(io: CliIo, backendChoice: string | undefined, fn: (control: RunControl) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    io.err.write('\nssse: cancelling (press Ctrl-C again to stop at once)…\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const bars = new ProgressBars(io.err);
+  try {
+    const backend = await initBackend(parseBackendChoice(backendChoice ?? 'auto'));
+    io.err.write(`ssse: backend ${backend.name} (${backend.provider})\n`);
+    return await fn({ signal: controller.signal, onProgress: bars.listener });
+  } finally {
+    bars.finish();
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** A request number: 12 or #12. */
+export function parseId(flag: string, value: string | undefined): number {
+  const m = value === undefined ? null : /^\s*#?(\d{1,15})\s*$/.exec(value);
+  if (!m) throw usageError(`${flag}: expected a request number, got "${value ?? ''}"`);
+  return Number(m[1]);
+}
