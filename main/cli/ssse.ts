@@ -19,7 +19,6 @@ type Command = (args: string[], io: CliIo) => Promise<void | number>;
 const COMMANDS: Record<string, Command> = {
   // --dataset: the stand-alone erasure (commands/erase.ts); --model/--resume: against the store.
   erase: commandEraseAny,
-  // The demo records its run in the audit store (it supersedes erase.ts's commandDemo).
   demo: commandDemoStore,
   model: commandModel,
   certify: commandCertify,

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { initBackend, parseBackendChoice } from '../../engine/backend.js';
 import { loadDataset } from '../../engine/data/dataset.js';
 import { encodeNpy } from '../../engine/data/npy.js';
-import { randomRemoval, readRemovalFile } from '../../engine/data/removal.js';
+import { readRemovalFile } from '../../engine/data/removal.js';
 import type { Dataset } from '../../engine/data/types.js';
 import { DEFAULT_CONFIG, eraseLinear, type EraseConfig, type EraseOutcome } from '../../engine/erase.js';
 import type { Curvature, FisherMethod } from '../../engine/linear/fisher.js';
@@ -28,7 +28,6 @@ export function bundledDataset(): string {
 }
 
 export const ERASE_USAGE = `  ssse erase --dataset DIR --remove FILE --out DIR [options]
-  ssse demo [--out DIR] [--remove-fraction F] [options]
 
 erase options:
   --l2 L                  L2 weight λ the model is trained with (default 1e-4)
@@ -193,21 +192,4 @@ export async function commandErase(args: string[], io: CliIo): Promise<void> {
   await runErase(dataset, removed, values, values.out, io, overwrite);
 }
 
-export async function commandDemo(args: string[], io: CliIo): Promise<void> {
-  const { values } = parseArgs({ args, options: ERASE_OPTIONS, strict: true, allowPositionals: false });
-  if (values.help) {
-    io.out.write(ERASE_USAGE);
-    return;
-  }
-  const dataDir = values.dataset ?? bundledDataset();
-  const outDir = values.out ?? path.join('ssse-out', 'demo');
-  const fraction = parseNumber('remove-fraction', values['remove-fraction'], 0.02, (v) => v > 0 && v < 1, 'a fraction between 0 and 1');
-  const dataset = loadDataset(dataDir, limits(values));
-  const n = dataset.train.n;
-  const seed = parseNumber('seed', values.seed, 0, (v) => Number.isInteger(v) && v >= 0, 'a whole number ≥ 0');
-  const removed = randomRemoval(n, Math.max(1, Math.round(fraction * n)), seed);
-  io.err.write(`ssse demo: erasing a random ${(fraction * 100).toFixed(1)}% (k = ${removed.length}, seed ${seed}) of ${dataDir} (n = ${n})\n`);
-  // The demo owns its output folder and replaces it on each run.
-  await runErase(dataset, removed, values, outDir, io, true);
-}
 
