@@ -1,5 +1,6 @@
 import { isSsseError } from '../engine/errors.js';
 import { commandDemo, commandErase, ERASE_USAGE } from './commands/erase.js';
+import { CALIBRATE_USAGE, commandCalibrate } from './commands/calibrate.js';
 import type { CliIo } from './options.js';
 
 /**
@@ -11,12 +12,14 @@ type Command = (args: string[], io: CliIo) => Promise<void>;
 const COMMANDS: Record<string, Command> = {
   erase: commandErase,
   demo: commandDemo,
+  calibrate: commandCalibrate,
 };
 
 const USAGE = `ssse: Single-Step Sample Erasure for trained models
 
 Usage:
-${ERASE_USAGE}`;
+${ERASE_USAGE}
+${CALIBRATE_USAGE}`;
 
 /** Runs the command line; returns the exit code. */
 export async function main(argv: string[], io: CliIo = { out: process.stdout, err: process.stderr }): Promise<number> {

@@ -1,5 +1,5 @@
 import { currentBackend } from './backend.js';
-import { ArtefactCache } from './cache.js';
+import type { ArtefactCache } from './cache.js';
 import type { Dataset } from './data/types.js';
 import { ENGINE_VERSION } from './erase.js';
 import { SsseError } from './errors.js';
