@@ -7,7 +7,7 @@ import { sha256Bytes, sha256Json } from './hash.js';
 import { fisherInverse, type Curvature, type FisherInverse, type FisherMethod } from './linear/fisher.js';
 import type { LinearModel } from './linear/model.js';
 import { applyStep, removalGradient, ssseDirection } from './linear/ssseStep.js';
-import { leaveKOutDamping, leaveKOutDirection } from './linear/downdate.js';
+import { leaveKOutDirection } from './linear/downdate.js';
 import { refineNewton, StepGradientNorms } from './linear/refine.js';
 import { StepMembership } from './linear/stepMembership.js';
 import { l2Distance } from './metrics/distance.js';
@@ -93,9 +93,8 @@ export interface EraseSummary {
   backend: string;
   backend_provider: string;
   timings_s: { train: number; fisher: number; erase: number; retrain: number | null; evaluate: number; refine?: number | null };
-  /** Whether S was downdated out of F̂ (leave-k-out); the damping then applied is damping·n/(n−k). */
+  /** Whether S was downdated out of F̂ (leave-k-out: λ_F·I + (1/(n−k))·Σ_{j∉S} g gᵀ, linear/downdate.ts). */
   leave_k_out?: boolean;
-  leave_k_out_damping?: number | null;
   /** How ε was chosen: by the retraining sweep, given on the command line, or from calibration.json. */
   epsilon_source?: 'sweep' | 'given' | 'calibration';
   /** 'full': D \ S was read (verification, metrics on D \ S); 'removed_only': S and stored artefacts only. */
@@ -339,7 +338,6 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
     backend_provider: backend.provider,
     timings_s: { train: trainSeconds, fisher: fisherSeconds, erase: eraseSeconds, retrain: retrainSeconds, evaluate: evaluateSeconds, refine: extras.refineSeconds },
     leave_k_out: Boolean(config.leaveKOut),
-    leave_k_out_damping: config.leaveKOut ? leaveKOutDamping(config.damping, n, k) : null,
     epsilon_source: config.epsilon === null ? 'sweep' : (config.epsilonSource ?? 'given'),
     data_access: 'full',
     gradient_norm: extras.gradientNorm,

@@ -6,7 +6,7 @@ import type { Dataset } from './data/types.js';
 import { ENGINE_VERSION, selectRows, type EraseConfig, type EraseOutcome, type EraseSummary } from './erase.js';
 import { SsseError } from './errors.js';
 import { sha256Bytes } from './hash.js';
-import { leaveKOutDamping, leaveKOutDirection } from './linear/downdate.js';
+import { leaveKOutDirection } from './linear/downdate.js';
 import { applyStep, removalGradient, ssseDirection } from './linear/ssseStep.js';
 import { StepMembership } from './linear/stepMembership.js';
 import { StepEvaluator, type EvalSplit } from './linear/sweep.js';
@@ -118,7 +118,6 @@ export async function eraseFromStoredModel(dataset: Dataset, removed: number[], 
     backend_provider: backend.provider,
     timings_s: { train: trainSeconds, fisher: fisherSeconds, erase: eraseSeconds, retrain: null, evaluate: evaluateSeconds, refine: null },
     leave_k_out: Boolean(config.leaveKOut),
-    leave_k_out_damping: config.leaveKOut ? leaveKOutDamping(config.damping, n, k) : null,
     epsilon_source: config.epsilonSource ?? 'given',
     data_access: 'removed_only',
     gradient_norm: { theta_star: null, theta_hat: null, refined: null, theta_hat_distance_bound: null, theta_hat_per_attribute: null },

@@ -16,7 +16,6 @@ import {
 import { datasetFingerprint } from '../../main/engine/erase.js';
 import { SsseError } from '../../main/engine/errors.js';
 import { argmaxDefined, meanCurve } from '../../main/engine/linear/calibrate.js';
-import { leaveKOutDamping } from '../../main/engine/linear/downdate.js';
 import { attributeAucs, normalizedDistance, similarityRatio } from '../../main/engine/metrics/index.js';
 import { denseWeightedGram, labelColumn, logistic, logisticGradient, luSolve, newtonLogistic } from '../helpers/reference.js';
 import { syntheticDataset } from '../helpers/synthetic.js';
@@ -97,7 +96,7 @@ describe('calibrate: simulated removals, one ε per setting (n = 240, d = 8, 3 c
       const ws = newtonLogistic({ x, y: labelColumn(y, n, A, a), n, d, l2 }, 1e-13).w;
       star.set(ws, a * d);
       retrained.set(newtonLogistic({ x: xk, y: labelColumn(yk, n - k, A, a), n: n - k, d, l2 }, 1e-13).w, a * d);
-      // u = F̂_{−S}⁻¹·Σ_S∇ℓ_i/(n − k), F̂_{−S} = λ′I + (1/(n−k))Σ_{∉S} p(1−p)xxᵀ built densely.
+      // u = F̂_{−S}⁻¹·Σ_S∇ℓ_i/(n − k), F̂_{−S} = λI + (1/(n−k))Σ_{∉S} p(1−p)xxᵀ built densely.
       const w = Float64Array.from({ length: n - k }, (_, i) => {
         let z = 0;
         for (let j = 0; j < d; j++) z += (xk[i * d + j] as number) * (ws[j] as number);
@@ -106,7 +105,7 @@ describe('calibrate: simulated removals, one ε per setting (n = 240, d = 8, 3 c
       });
       const f = denseWeightedGram(xk, n - k, d, w);
       for (let i = 0; i < d * d; i++) f[i] = (f[i] as number) / (n - k);
-      for (let j = 0; j < d; j++) f[j * d + j] = (f[j * d + j] as number) + leaveKOutDamping(l2, n, k);
+      for (let j = 0; j < d; j++) f[j * d + j] = (f[j * d + j] as number) + l2;
       // Σ_S∇ℓ_i = k·∇(mean loss over S) with the L2 term: k·(reference gradient on S's rows).
       const gS = logisticGradient({ x: xs, y: labelColumn(ys, k, A, a), n: k, d, l2 }, ws).map((v) => v * k);
       direction.set(luSolve(f, d, gS).map((v) => v / (n - k)), a * d);

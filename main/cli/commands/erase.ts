@@ -166,7 +166,7 @@ export function humanSummary(outcome: EraseOutcome, outDir: string): string {
 function beyondPaperLines(s: EraseOutcome['summary']): string[] {
   const e = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toExponential(2));
   const lines = [
-    `  curvature ${s.curvature}${s.leave_k_out ? `, leave-k-out (damping ${e(s.leave_k_out_damping)})` : ''}; ε from ${s.epsilon_source ?? 'n/a'}; ${s.data_access === 'removed_only' ? 'read S and the stored θ*, F̂⁻¹ only' : 'read the whole training set'}`,
+    `  curvature ${s.curvature}${s.leave_k_out ? ', leave-k-out (the curvature of D \\ S)' : ''}; ε from ${s.epsilon_source ?? 'n/a'}; ${s.data_access === 'removed_only' ? 'read S and the stored θ*, F̂⁻¹ only' : 'read the whole training set'}`,
   ];
   const g = s.gradient_norm;
   if (g && g.theta_hat !== null) {
