@@ -37,7 +37,7 @@ import { datasetFingerprint, ENGINE_VERSION, selectRows } from '../main/engine/e
 import { sha256Json } from '../main/engine/hash.js';
 import { cholesky, choleskySolve } from '../main/engine/linalg/cholesky.js';
 import { weightedGram } from '../main/engine/linalg/weightedGram.js';
-import { ALL_SETTINGS, argmaxDefined, attributeRemoval, settingName, spread } from '../main/engine/linear/calibrate.js';
+import { ALL_SETTINGS, argmaxDefined, attributeRemoval, settingName, spread, trialBestIndex } from '../main/engine/linear/calibrate.js';
 import type { Curvature, FisherInverse } from '../main/engine/linear/fisher.js';
 import { logits, sigmoid, type LinearModel } from '../main/engine/linear/model.js';
 import { refineNewton, StepGradientNorms } from '../main/engine/linear/refine.js';
@@ -47,7 +47,7 @@ import { defaultEpsilonGrid, StepEvaluator, type EvalSplit } from '../main/engin
 import { trainLinear } from '../main/engine/linear/train.js';
 import { l2Distance } from '../main/engine/metrics/distance.js';
 
-const SCRIPT_VERSION = 2;
+const SCRIPT_VERSION = 3;
 const REPO = path.resolve(__dirname, '..');
 const L2 = 1e-4;
 
@@ -119,7 +119,11 @@ const REFERENCE = 'exact Newton step (reference)';
 
 interface SettingResult {
   setting: string;
+  /** SSSE.md's rule: the largest γ_S, or where γ_S is undefined the smallest accuracy difference. */
+  best_rule: 'max_gamma_S' | 'min_accuracy_difference' | null;
   best_epsilon: number | null;
+  best_accuracy_difference: number | null;
+  calibrated_accuracy_difference: number | null;
   best_gamma_S: number | null;
   best_normalized_distance: number | null;
   calibrated_epsilon: number | null;
@@ -160,7 +164,14 @@ interface DatasetResult {
   calibration: {
     trials: number;
     seconds: number;
-    settings: { setting: string; epsilon: number; mean_gamma_S: number | null; std: number | null; trial_best: (number | null)[]; groups: { group: string; best_epsilon: number | null }[] }[];
+    settings: {
+      setting: string;
+      epsilon: number;
+      mean_gamma_S: number | null;
+      std: number | null;
+      trial_best: (number | null)[];
+      groups: { group: string; best_epsilon: number | null; rule: string | null }[];
+    }[];
   } | null;
   trials: TrialResult[];
 }
@@ -233,6 +244,14 @@ async function runTrial(
   const removedSplit: EvalSplit = { features: sF, labels: sL, n: k };
   const retainedSplit: EvalSplit = { features: rF, labels: rL, n: m };
   const test: EvalSplit | null = ds.test ? { features: ds.test.features, labels: ds.test.labels, n: ds.test.n } : null;
+  // Membership inference compares S with unseen data of the same kind: the whole test split for
+  // a random S, the test rows of the same attribute for an S drawn from one attribute.
+  let nonMembers: EvalSplit | null = test;
+  if (test && attribute !== null) {
+    const same: number[] = [];
+    for (let i = 0; i < test.n; i++) if (test.labels[i * A + attribute] === 1) same.push(i);
+    nonMembers = { features: rows(test.features, d, same), labels: rows(test.labels, A, same), n: same.length };
+  }
   const gradient = removalGradient(star, sF, sL, L2);
 
   // Directions of every setting (timed: this is the whole cost of an erasure request).
@@ -267,21 +286,25 @@ async function runTrial(
     };
   }
 
-  const member = test ? new StepMembership(star, headline.direction, removedSplit, test) : null;
+  const member = nonMembers ? new StepMembership(star, headline.direction, removedSplit, nonMembers) : null;
   const settings: SettingResult[] = [];
   for (const [name, { direction, seconds, calibrated }] of directions) {
-    const evaluator = new StepEvaluator(star, direction, retrained, { removed: removedSplit, retained: retainedSplit, test: null });
+    const evaluator = new StepEvaluator(star, direction, retrained, { removed: removedSplit, retained: retainedSplit, test });
     const sweep = grid.map((e) => evaluator.evaluate(e));
     const gamma = sweep.map((r) => r.gamma_S);
-    const best = argmaxDefined(gamma);
+    const byGamma = argmaxDefined(gamma);
+    const best = trialBestIndex(gamma, sweep.map((r) => r.mean_abs_accuracy_difference));
     const grads = new StepGradientNorms(star, direction, rF, rL, m, L2);
-    const mem = test ? new StepMembership(star, direction, removedSplit, test) : null;
+    const mem = nonMembers ? new StepMembership(star, direction, removedSplit, nonMembers) : null;
     const bestEps = best === null ? null : (grid[best] as number);
     const cal = calibrated === null ? null : evaluator.evaluate(calibrated);
     settings.push({
       setting: name,
+      best_rule: best === null ? null : byGamma !== null ? 'max_gamma_S' : 'min_accuracy_difference',
       best_epsilon: bestEps,
-      best_gamma_S: best === null ? null : (gamma[best] as number),
+      best_accuracy_difference: best === null ? null : (sweep[best]?.mean_abs_accuracy_difference ?? null),
+      calibrated_accuracy_difference: cal ? cal.mean_abs_accuracy_difference : null,
+      best_gamma_S: byGamma === null ? null : (gamma[byGamma] as number),
       best_normalized_distance: best === null ? null : (sweep[best]?.normalized_distance ?? null),
       calibrated_epsilon: calibrated,
       calibrated_gamma_S: cal ? cal.gamma_S : null,
@@ -408,7 +431,7 @@ async function runDataset(spec: DatasetSpec, args: Args): Promise<DatasetResult>
         mean_gamma_S: s.at_epsilon.mean,
         std: s.at_epsilon.std,
         trial_best: s.trial_best_epsilon,
-        groups: s.groups.map((g) => ({ group: `${g.kind} ${g.fraction * 100}%`, best_epsilon: g.best_epsilon })),
+        groups: s.groups.map((g) => ({ group: `${g.kind} ${g.fraction * 100}%`, best_epsilon: g.best_epsilon, rule: g.rule })),
       })),
     },
     trials,
@@ -450,21 +473,32 @@ function datasetSection(r: DatasetResult, seeds: number): string[] {
   for (const s of settingsOrder()) {
     const cells = present.map((p) => {
       const x = pick(r.trials, p.id, s);
-      return `γ ${stat(x.map((v) => v.best_gamma_S))}, dist ${stat(x.map((v) => v.best_normalized_distance))}, ε* ${stat(x.map((v) => v.best_epsilon), (v) => v.toPrecision(3))}`;
+      const gamma = x.some((v) => v.best_gamma_S !== null) ? `γ ${stat(x.map((v) => v.best_gamma_S))}` : `γ undefined, acc. diff ${stat(x.map((v) => v.best_accuracy_difference), (v) => v.toFixed(4))}`;
+      return `${gamma}, dist ${stat(x.map((v) => v.best_normalized_distance))}, ε* ${stat(x.map((v) => v.best_epsilon), (v) => v.toPrecision(3))}`;
     });
     out.push(`| ${s} | ${cells.join(' | ')} |`);
   }
+  if (present.some((p) => p.kind === 'attribute')) {
+    out.push(
+      '',
+      'Removing part of one attribute of this one-vs-rest model leaves every attribute constant on S, so no AUC and no γ_S exists (SSSE.md); ε* is then chosen by the smallest mean absolute accuracy difference to θ*_{−S} over S, D \\ S and the test split ("acc. diff"), and the normalized distance still applies.',
+    );
+  }
   out.push(
     '',
-    '### γ_S at the calibrated ε (no retraining at request time) next to the best ε',
+    '### γ_S at the calibrated ε (no retraining at request time) next to the best ε (one attribute: accuracy difference and normalized distance instead)',
     '',
-    `| setting | calibrated ε | ${present.map((p) => `${p.label}: γ_S at calibrated ε / best`).join(' | ')} |`,
+    `| setting | calibrated ε | ${present.map((p) => `${p.label}: ${p.kind === 'attribute' ? 'acc. diff, dist at calibrated ε / best' : 'γ_S at calibrated ε / best'}`).join(' | ')} |`,
     `|---|---|${present.map(() => '---|').join('')}`,
   );
   for (const s of settingsOrder()) {
     const cal = r.calibration?.settings.find((c) => c.setting === s);
     const cells = present.map((p) => {
       const x = pick(r.trials, p.id, s);
+      if (x.every((v) => v.best_gamma_S === null)) {
+        const acc = (v: number) => v.toFixed(4);
+        return `${stat(x.map((v) => v.calibrated_accuracy_difference), acc)}, ${stat(x.map((v) => v.calibrated_normalized_distance))} / ${stat(x.map((v) => v.best_accuracy_difference), acc)}, ${stat(x.map((v) => v.best_normalized_distance))}`;
+      }
       return `${stat(x.map((v) => v.calibrated_gamma_S))} / ${stat(x.map((v) => v.best_gamma_S))}`;
     });
     out.push(`| ${s} | ${s === REFERENCE ? '1 (fixed)' : (cal?.epsilon ?? 'n/a')} | ${cells.join(' | ')} |`);
@@ -483,7 +517,9 @@ function datasetSection(r: DatasetResult, seeds: number): string[] {
   out.push(
     `| after Newton refinement | ${present.map((p) => stat(r.trials.filter((t) => t.removal === p.id).map((t) => t.refine.gradient_norm_after), e2)).join(' | ')} |`,
     '',
-    '### Membership-inference AUC (loss threshold, S against the test split; 0.5: S looks unseen)',
+    '### Membership-inference AUC (loss threshold, S against test data; 0.5: S looks unseen)',
+    '',
+    'Non-members: the whole test split for random removals; the test rows of the same attribute for removals from one attribute (otherwise the attack would mostly detect the class).',
     '',
     `| model | ${present.map((p) => p.label).join(' | ')} |`,
     `|---|${present.map(() => '---|').join('')}`,
@@ -511,7 +547,7 @@ function datasetSection(r: DatasetResult, seeds: number): string[] {
   if (r.calibration) {
     out.push('', '### Calibration: is the best ε a property of F̂?', '', '| setting | calibrated ε | mean γ_S at it (calibration trials) | each calibration trial\'s best ε | best ε per group |', '|---|---|---|---|---|');
     for (const s of r.calibration.settings) {
-      out.push(`| ${s.setting} | ${s.epsilon} | ${f3(s.mean_gamma_S)}${s.std !== null ? ` ± ${f3(s.std)}` : ''} | ${s.trial_best.map((v) => v ?? 'n/a').join(', ')} | ${s.groups.map((g) => `${g.group}: ${g.best_epsilon ?? 'n/a'}`).join('; ')} |`);
+      out.push(`| ${s.setting} | ${s.epsilon} | ${f3(s.mean_gamma_S)}${s.std !== null ? ` ± ${f3(s.std)}` : ''} | ${s.trial_best.map((v) => v ?? 'n/a').join(', ')} | ${s.groups.map((g) => `${g.group}: ${g.best_epsilon ?? 'n/a'}${g.rule === 'min_accuracy_difference' ? ' (acc. diff)' : ''}`).join('; ')} |`);
     }
   }
   out.push('');

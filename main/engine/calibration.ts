@@ -12,8 +12,8 @@ import {
   attributeRemoval,
   chooseCalibratedEpsilon,
   meanCurve,
+  trialBestIndex,
   settingName,
-  spread,
   type EpsilonChoice,
   type RemovalSpec,
   type StepSetting,
@@ -82,6 +82,10 @@ export interface TrialCurve {
   /** γ_S at each ε of the grid (null where undefined). */
   gamma_S: (number | null)[];
   normalized_distance: (number | null)[];
+  /** Mean over the splits (S, D \\ S, test) of |acc(θ̂_ε) − acc(θ*_{−S})| at each ε. */
+  mean_abs_accuracy_difference: (number | null)[];
+  /** The trial's own best ε: the largest γ_S, else (γ_S undefined) the smallest accuracy difference. */
+  best_rule: 'max_gamma_S' | 'min_accuracy_difference' | null;
   best_epsilon: number | null;
   best_gamma_S: number | null;
 }
@@ -96,11 +100,13 @@ export interface GroupStability {
   kind: RemovalSpec['kind'];
   fraction: number;
   trials: number;
-  /** The best ε of this group's own mean curve. */
+  /** The best ε of this group's own mean curves, by SSSE.md's rule (γ_S, else accuracy difference). */
+  rule: 'max_gamma_S' | 'min_accuracy_difference' | null;
   best_epsilon: number | null;
   best_mean_gamma_S: number | null;
-  /** The group's mean γ_S at the calibrated (all-trial) ε. */
+  /** The group's mean γ_S and mean accuracy difference at the calibrated (all-trial) ε. */
   mean_gamma_S_at_calibrated: number | null;
+  mean_accuracy_difference_at_calibrated: number | null;
 }
 
 export interface SettingCalibration extends EpsilonChoice {
@@ -247,15 +253,19 @@ export async function calibrate(dataset: Dataset, config: CalibrateConfig): Prom
       });
       const rowsOut = config.grid.map((e) => evaluator.evaluate(e));
       const gamma = rowsOut.map((r) => r.gamma_S);
-      const best = argmaxDefined(gamma);
+      const accuracy = rowsOut.map((r) => r.mean_abs_accuracy_difference);
+      const byGamma = argmaxDefined(gamma);
+      const best = trialBestIndex(gamma, accuracy);
       curves.push({
         setting: settingName(setting),
         curvature: setting.curvature,
         leave_k_out: setting.leaveKOut,
         gamma_S: gamma,
         normalized_distance: rowsOut.map((r) => r.normalized_distance),
+        mean_abs_accuracy_difference: accuracy,
+        best_rule: best === null ? null : byGamma !== null ? 'max_gamma_S' : 'min_accuracy_difference',
         best_epsilon: best === null ? null : (config.grid[best] as number),
-        best_gamma_S: best === null ? null : (gamma[best] as number),
+        best_gamma_S: byGamma === null ? null : (gamma[byGamma] as number),
       });
     }
     trials.push({
@@ -269,21 +279,26 @@ export async function calibrate(dataset: Dataset, config: CalibrateConfig): Prom
 
   const settings: SettingCalibration[] = config.settings.map((setting, si) => {
     const curves = trials.map((t) => (t.curves[si] as TrialCurve).gamma_S);
-    const choice = chooseCalibratedEpsilon(config.grid, curves);
+    const accuracy = trials.map((t) => (t.curves[si] as TrialCurve).mean_abs_accuracy_difference);
+    const choice = chooseCalibratedEpsilon(config.grid, curves, accuracy);
     const groups: GroupStability[] = [];
     for (const fraction of config.fractions) {
       for (const kind of ['random', 'attribute'] as const) {
         const members = trials.map((t, i) => ({ t, i })).filter(({ t }) => t.removal.kind === kind && t.removal.fraction === fraction);
         if (members.length === 0) continue;
         const mean = meanCurve(members.map(({ i }) => curves[i] as (number | null)[]), config.grid.length);
-        const best = argmaxDefined(mean);
+        const meanAcc = meanCurve(members.map(({ i }) => accuracy[i] as (number | null)[]), config.grid.length);
+        const byGamma = argmaxDefined(mean);
+        const best = trialBestIndex(mean, meanAcc);
         groups.push({
           kind,
           fraction,
           trials: members.length,
+          rule: best === null ? null : byGamma !== null ? 'max_gamma_S' : 'min_accuracy_difference',
           best_epsilon: best === null ? null : (config.grid[best] as number),
-          best_mean_gamma_S: best === null ? null : (mean[best] as number),
-          mean_gamma_S_at_calibrated: spread(members.map(({ i }) => (curves[i] as (number | null)[])[choice.index] ?? null)).mean,
+          best_mean_gamma_S: byGamma === null ? null : (mean[byGamma] as number),
+          mean_gamma_S_at_calibrated: mean[choice.index] ?? null,
+          mean_accuracy_difference_at_calibrated: meanAcc[choice.index] ?? null,
         });
       }
     }

@@ -15,7 +15,7 @@ import {
 } from '../../main/engine/calibration.js';
 import { datasetFingerprint } from '../../main/engine/erase.js';
 import { SsseError } from '../../main/engine/errors.js';
-import { argmaxDefined, meanCurve } from '../../main/engine/linear/calibrate.js';
+import { argmaxDefined, argminDefined, meanCurve } from '../../main/engine/linear/calibrate.js';
 import { attributeAucs, normalizedDistance, similarityRatio } from '../../main/engine/metrics/index.js';
 import { denseWeightedGram, labelColumn, logistic, logisticGradient, luSolve, newtonLogistic } from '../helpers/reference.js';
 import { syntheticDataset } from '../helpers/synthetic.js';
@@ -137,6 +137,27 @@ describe('calibrate: simulated removals, one ε per setting (n = 240, d = 8, 3 c
     assert.equal(report.dataset.fingerprint, datasetFingerprint(ds));
     assert.equal(report.format, 'ssse-calibration/1');
     for (const t of report.trials) assert.equal(t.retrain.warm_start, 'theta_star');
+    // Part of one class of a one-vs-rest model: every attribute is constant on S, so γ_S is
+    // undefined (SSSE.md) and the trial's best ε comes from the accuracy difference instead.
+    for (const t of report.trials.filter((x) => x.removal.kind === 'attribute')) {
+      for (const c of t.curves) {
+        assert.ok(c.gamma_S.every((g) => g === null));
+        assert.equal(c.best_rule, 'min_accuracy_difference');
+        assert.equal(c.best_epsilon, config.grid[argminDefined(c.mean_abs_accuracy_difference) as number]);
+      }
+    }
+    for (const [si, s] of report.settings.entries()) {
+      for (const g of s.groups) {
+        // A group falls back to the accuracy difference exactly when none of its trials defines γ_S
+        // (small random S can also leave every model with the same AUCs on S).
+        const members = report.trials.filter((t) => t.removal.kind === g.kind && t.removal.fraction === g.fraction);
+        const anyGamma = members.some((t) => t.curves[si]!.gamma_S.some((v) => v !== null));
+        assert.equal(g.rule, anyGamma ? 'max_gamma_S' : 'min_accuracy_difference');
+        if (g.kind === 'attribute') assert.equal(g.rule, 'min_accuracy_difference');
+      }
+      const anyGamma = report.trials.some((t) => t.curves[si]!.gamma_S.some((v) => v !== null));
+      assert.equal(s.rule, anyGamma ? 'max_gamma_S' : 'min_accuracy_difference');
+    }
     // calibration.json must survive JSON unchanged (no NaN, undefined or typed arrays).
     assert.deepEqual(JSON.parse(JSON.stringify(report)), report);
   });

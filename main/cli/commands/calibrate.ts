@@ -84,12 +84,15 @@ export function calibrationSummary(report: CalibrationReport, outDir: string): s
   for (const s of report.settings) {
     const a = s.at_epsilon;
     const b = s.trial_best_epsilon_spread;
-    const groups = s.groups.map((g) => `${g.kind} ${g.fraction}: ${g.best_epsilon ?? 'n/a'}`).join('; ');
+    const groups = s.groups.map((g) => `${g.kind} ${g.fraction}: ${g.best_epsilon ?? 'n/a'}${g.rule === 'min_accuracy_difference' ? ' (by accuracy)' : ''}`).join('; ');
     lines.push(
       `  ${s.setting.padEnd(22)}  ${String(s.epsilon).padEnd(7)}  ${fixed(a.mean)} (± ${fixed(a.std)}, ${fixed(a.min)}–${fixed(a.max)})`.padEnd(70) +
         `${b.min ?? 'n/a'}–${b.max ?? 'n/a'}`.padEnd(20) +
         groups,
     );
+  }
+  if (report.settings.some((s) => s.groups.some((g) => g.rule === 'min_accuracy_difference'))) {
+    lines.push('  (by accuracy): γ_S is undefined for those removals (no attribute has an AUC on S); ε by the smallest accuracy difference instead');
   }
   for (const s of report.skipped) lines.push(`  skipped: ${s}`);
   lines.push(`  time: train ${report.timings_s.train}s, Fisher ${report.timings_s.fisher}s, trials ${report.timings_s.trials}s`);

@@ -93,48 +93,89 @@ export function meanCurve(curves: readonly (readonly (number | null)[])[], gridL
   return out;
 }
 
+/** The index of the smallest defined value (the first on ties), or null when none is defined. */
+export function argminDefined(values: readonly (number | null)[]): number | null {
+  const negated = values.map((v) => (v === null || v === undefined ? null : -v));
+  return argmaxDefined(negated);
+}
+
 export interface EpsilonChoice {
-  /** The chosen ε: the largest mean γ_S over the trials (the smallest such ε on ties). */
+  /**
+   * SSSE.md's rule, over trials: the largest mean γ_S; where no trial defines γ_S at any ε (e.g.
+   * every removal is part of one class of a one-vs-rest model, so no attribute has an AUC on S),
+   * the smallest mean absolute accuracy difference to the retrained models.
+   */
+  rule: 'max_gamma_S' | 'min_accuracy_difference';
+  /** The chosen ε (the smallest such ε on ties). */
   epsilon: number;
   index: number;
   /** Mean γ_S over trials at each ε of the grid. */
   mean_gamma_S: (number | null)[];
+  /** Mean over trials of the mean absolute accuracy difference to θ*_{−S}, at each ε. */
+  mean_accuracy_difference: (number | null)[];
   /** γ_S of every trial at the chosen ε. */
   at_epsilon: Spread;
-  /** Each trial's own best ε (null where γ_S is undefined everywhere) and its spread. */
+  /** The accuracy difference of every trial at the chosen ε. */
+  accuracy_difference_at_epsilon: Spread;
+  /** Each trial's own best ε by the same rule as its own curves allow (null if neither is defined). */
   trial_best_epsilon: (number | null)[];
   trial_best_epsilon_spread: Spread & { log10_range: number | null };
   /** Mean over trials of (the trial's best γ_S − its γ_S at the chosen ε): what one shared ε costs. */
   mean_regret: number | null;
 }
 
+/** A trial's own best ε index: the largest γ_S, else the smallest accuracy difference. */
+export function trialBestIndex(gamma: readonly (number | null)[], accuracyDifference?: readonly (number | null)[]): number | null {
+  const best = argmaxDefined(gamma);
+  if (best !== null || !accuracyDifference) return best;
+  return argminDefined(accuracyDifference);
+}
+
 /**
- * One ε for a setting from its trials' γ_S curves (one value per grid point, null where γ_S is
- * undefined): the ε with the largest mean γ_S. Throws BAD_REQUEST when no trial defines γ_S.
+ * One ε for a setting from its trials' curves over the ε grid (null where undefined): γ_S, and
+ * optionally the mean absolute accuracy difference to the retrained model, used only where no
+ * trial defines γ_S. Throws BAD_REQUEST when neither gives an ε.
  */
-export function chooseCalibratedEpsilon(grid: readonly number[], curves: readonly (readonly (number | null)[])[]): EpsilonChoice {
+export function chooseCalibratedEpsilon(
+  grid: readonly number[],
+  curves: readonly (readonly (number | null)[])[],
+  accuracyDifferences?: readonly (readonly (number | null)[])[],
+): EpsilonChoice {
   if (grid.length === 0) throw new SsseError('BAD_ARGUMENT', 'chooseCalibratedEpsilon: the ε grid is empty');
   if (curves.length === 0) throw new SsseError('BAD_ARGUMENT', 'chooseCalibratedEpsilon: no trials');
-  const mean = meanCurve(curves, grid.length);
-  const index = argmaxDefined(mean);
-  if (index === null) {
-    throw new SsseError('BAD_REQUEST', 'calibration: γ_S is undefined for every trial and ε (no attribute has an AUC on the removed sets); use other removals');
+  if (accuracyDifferences && accuracyDifferences.length !== curves.length) {
+    throw new SsseError('BAD_ARGUMENT', `chooseCalibratedEpsilon: ${accuracyDifferences.length} accuracy curves for ${curves.length} trials`);
   }
-  const trialBest = curves.map((c) => {
-    const i = argmaxDefined(c);
+  const mean = meanCurve(curves, grid.length);
+  const meanAcc = accuracyDifferences ? meanCurve(accuracyDifferences, grid.length) : grid.map(() => null);
+  let index = argmaxDefined(mean);
+  let rule: EpsilonChoice['rule'] = 'max_gamma_S';
+  if (index === null) {
+    index = argminDefined(meanAcc);
+    rule = 'min_accuracy_difference';
+  }
+  if (index === null) {
+    throw new SsseError('BAD_REQUEST', 'calibration: neither γ_S nor an accuracy difference is defined for any trial and ε; use other removals');
+  }
+  const chosen = index;
+  const trialBest = curves.map((c, t) => {
+    const i = trialBestIndex(c, accuracyDifferences?.[t]);
     return i === null ? null : (grid[i] as number);
   });
   const regrets = curves.map((c) => {
     const i = argmaxDefined(c);
-    const at = c[index];
+    const at = c[chosen];
     return i === null || at === null || at === undefined ? null : (c[i] as number) - at;
   });
   const bestSpread = spread(trialBest);
   return {
-    epsilon: grid[index] as number,
-    index,
+    rule,
+    epsilon: grid[chosen] as number,
+    index: chosen,
     mean_gamma_S: mean,
-    at_epsilon: spread(curves.map((c) => c[index] ?? null)),
+    mean_accuracy_difference: meanAcc,
+    at_epsilon: spread(curves.map((c) => c[chosen] ?? null)),
+    accuracy_difference_at_epsilon: spread(accuracyDifferences ? accuracyDifferences.map((c) => c[chosen] ?? null) : []),
     trial_best_epsilon: trialBest,
     trial_best_epsilon_spread: {
       ...bestSpread,

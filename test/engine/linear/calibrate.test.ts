@@ -31,6 +31,7 @@ describe('calibration numerics', () => {
     ];
     // Means per ε: 0.25, (0.75 + 0.5 + 1)/3 = 0.75, (0.5 + 1)/2 = 0.75 → the first maximum, ε = 1.
     const c = chooseCalibratedEpsilon(grid, curves);
+    assert.equal(c.rule, 'max_gamma_S');
     assert.equal(c.epsilon, 1);
     assert.equal(c.index, 1);
     assert.deepEqual(c.mean_gamma_S, [0.25, 0.75, 0.75]);
@@ -43,9 +44,34 @@ describe('calibration numerics', () => {
     assert.ok(Math.abs((c.mean_regret as number) - 1 / 6) < 1e-15);
   });
 
+  test('γ_S undefined in every trial (one class removed from a one-vs-rest model): the smallest mean accuracy difference', () => {
+    const c = chooseCalibratedEpsilon(
+      [0.5, 1, 2],
+      [
+        [null, null, null],
+        [null, null, null],
+      ],
+      [
+        [0.25, 0.125, 0.5],
+        [0.5, 0.25, 0.125],
+      ],
+    );
+    // Means 0.375, 0.1875, 0.3125 → ε = 1; each trial's own best: 1 and 2.
+    assert.equal(c.rule, 'min_accuracy_difference');
+    assert.equal(c.epsilon, 1);
+    assert.deepEqual(c.mean_accuracy_difference, [0.375, 0.1875, 0.3125]);
+    assert.deepEqual(c.trial_best_epsilon, [1, 2]);
+    assert.equal(c.accuracy_difference_at_epsilon.mean, 0.1875);
+    assert.equal(c.mean_regret, null);
+    // Where some trial defines γ_S, γ_S decides and the accuracy curves are not consulted.
+    assert.equal(chooseCalibratedEpsilon([0.5, 1, 2], [[null, null, null], [0.5, 0.25, 0.75]], [[0, 1, 1], [1, 1, 1]]).epsilon, 2);
+  });
+
   test('undefined everywhere, no trials, an empty grid or a ragged curve are errors', () => {
     const is = (code: string) => (e: unknown) => e instanceof SsseError && e.code === code;
     assert.throws(() => chooseCalibratedEpsilon([1, 2], [[null, null]]), is('BAD_REQUEST'));
+    assert.throws(() => chooseCalibratedEpsilon([1, 2], [[null, null]], [[null, null]]), is('BAD_REQUEST'));
+    assert.throws(() => chooseCalibratedEpsilon([1, 2], [[null, null]], []), is('BAD_ARGUMENT'));
     assert.throws(() => chooseCalibratedEpsilon([1, 2], []), is('BAD_ARGUMENT'));
     assert.throws(() => chooseCalibratedEpsilon([], [[]]), is('BAD_ARGUMENT'));
     assert.throws(() => meanCurve([[0.1, 0.2], [0.3]], 2), (e: unknown) => e instanceof SsseError && /trial 1 has 1 values/.test(e.message));
