@@ -325,8 +325,9 @@ export function openWorkstationStore(dbPath: string, actor: string): Workstation
         classAccuracy: metrics?.class_accuracy
           ? { original: metrics.class_accuracy.star, erased: metrics.class_accuracy.hat, retrained: metrics.class_accuracy.retrained }
           : null,
-        // The engine does not run a membership-inference attack yet: the report shows it where present.
-        membershipAuc: null,
+        membershipAuc: metrics?.membership_auc
+          ? { original: metrics.membership_auc.star, erased: metrics.membership_auc.hat, retrained: metrics.membership_auc.retrained }
+          : null,
         timings: parseJson<Record<string, number | null>>(r.timings),
         audit: auditEntriesFor(db, 'requests', r.id).map(auditView),
       };
