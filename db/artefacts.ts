@@ -66,8 +66,17 @@ export function publishStaged(root: string, relPath: string): void {
   const staged = absolute(root, stagingPath(relPath));
   const final = absolute(root, relPath);
   fs.mkdirSync(path.dirname(final), { recursive: true });
-  fs.linkSync(staged, final);
-  fs.unlinkSync(staged);
+  try {
+    fs.linkSync(staged, final);
+    fs.unlinkSync(staged);
+  } catch (e) {
+    // Filesystems without hard links (FAT, some network shares): rename instead. The final name
+    // holds 64 random bits, so only a file this operation itself put there could be replaced.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+    if (fs.existsSync(final)) throw new SsseError('RESOURCE', `${final}: already exists; refusing to replace an artefact`);
+    fs.renameSync(staged, final);
+  }
   fsyncDir(path.dirname(final));
   fsyncDir(path.dirname(staged));
 }

@@ -39,6 +39,15 @@ export interface OpenOptions {
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
+/**
+ * SSSE_SQLITE_BINDING names a better-sqlite3 addon built for another runtime: `npm start` builds
+ * one for Electron's ABI (scripts/start-electron.mjs) and leaves node_modules built for Node.
+ */
+function nativeBinding(): { nativeBinding?: string } {
+  const file = process.env['SSSE_SQLITE_BINDING'];
+  return file ? { nativeBinding: file } : {};
+}
+
 export function defaultBusyTimeout(): number {
   const v = Number(process.env['SSSE_DB_BUSY_TIMEOUT_MS']);
   return Number.isFinite(v) && v >= 0 ? v : 5000;
@@ -84,7 +93,7 @@ function checkHeader(file: string): 'empty' | 'sqlite' {
 
 /** Checks an existing file through a read-only connection; returns its schema version. */
 function inspect(file: string, busyTimeoutMs: number): number {
-  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs, ...nativeBinding() });
   try {
     const appId = db.pragma('application_id', { simple: true }) as number;
     const version = schemaVersion(db);
@@ -137,7 +146,7 @@ export function openStore(file: string, options: OpenOptions): Store {
       throw new SsseError('BAD_INPUT', `${abs}: the file is empty, not an ssse database`);
     }
 
-    db = new Database(abs, { readonly: options.mode === 'read', fileMustExist: options.mode === 'read', timeout: busy });
+    db = new Database(abs, { readonly: options.mode === 'read', fileMustExist: options.mode === 'read', timeout: busy, ...nativeBinding() });
     if (options.mode === 'write') {
       if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');

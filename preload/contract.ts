@@ -270,8 +270,8 @@ export interface RequestReport {
   /** Per-attribute AUC on S. */
   auc: ThreeModels<(number | null)[]> | null;
   accuracy: ThreeModels<SplitAccuracyView> | null;
-  /** Per-class accuracy per split, where the labels are classes. */
-  classAccuracy: ThreeModels<Record<SplitName, (number | null)[]>> | null;
+  /** Per-class accuracy per split (null: split absent), where the labels are classes. */
+  classAccuracy: ThreeModels<Record<SplitName, (number | null)[] | null>> | null;
   membershipAuc: { original: number | null; erased: number | null; retrained: number | null } | null;
   /** The largest gradient norm over the attributes at the end of training and of retraining, where recorded. */
   gradientNorms: { original: number | null; retrained: number | null; tolerance: number | null } | null;

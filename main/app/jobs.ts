@@ -134,10 +134,10 @@ export class JobManager {
     entry.view.state = 'cancelling';
     entry.child.send({ type: 'cancel' });
     this.emit(structuredClone(entry.view));
-    const timer = setTimeout(() => {
+    // Not unref'd: the process stays up until the job has really stopped.
+    setTimeout(() => {
       if (entry.view.state === 'cancelling') entry.child.kill();
     }, this.cancelGraceMs);
-    timer.unref?.();
     return true;
   }
 

@@ -356,9 +356,12 @@ export function storeViews(store: Store): WorkstationStoreHandle {
         normalizedDistance: r.normalized_distance,
         auc: metrics?.auc ? { original: metrics.auc.star, erased: metrics.auc.hat, retrained: metrics.auc.retrained } : null,
         accuracy: accuracy && accuracy.original && accuracy.erased ? { original: accuracy.original, erased: accuracy.erased, retrained: accuracy.retrained } : null,
-        // The engine's summary has no per-class accuracy or membership inference yet: shown where present.
-        classAccuracy: null,
-        membershipAuc: null,
+        classAccuracy: metrics?.class_accuracy
+          ? { original: metrics.class_accuracy.star, erased: metrics.class_accuracy.hat, retrained: metrics.class_accuracy.retrained }
+          : null,
+        membershipAuc: metrics?.membership_auc
+          ? { original: metrics.membership_auc.star, erased: metrics.membership_auc.hat, retrained: metrics.membership_auc.retrained }
+          : null,
         gradientNorms: gradientNorms(metrics),
         timings: parseJson<Record<string, number | null>>(r.timings),
         audit: audit.map(auditView),

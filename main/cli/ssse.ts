@@ -9,6 +9,7 @@ import { commandModel, MODEL_USAGE } from './commands/model.js';
 import { commandReport, commandVerifyReport, REPORT_USAGE } from './commands/report.js';
 import { commandRequest, commandRequests, REQUESTS_USAGE } from './commands/requests.js';
 import { STORE_USAGE } from './storeOptions.js';
+import { CALIBRATE_USAGE, commandCalibrate } from './commands/calibrate.js';
 import type { CliIo } from './options.js';
 
 /**
@@ -20,7 +21,6 @@ type Command = (args: string[], io: CliIo) => Promise<void | number>;
 const COMMANDS: Record<string, Command> = {
   // --dataset: the stand-alone erasure (commands/erase.ts); --model/--resume: against the store.
   erase: commandEraseAny,
-  // The demo records its run in the audit store (it supersedes erase.ts's commandDemo).
   demo: commandDemoStore,
   model: commandModel,
   certify: commandCertify,
@@ -30,12 +30,14 @@ const COMMANDS: Record<string, Command> = {
   'verify-report': commandVerifyReport,
   audit: commandAudit,
   db: commandDb,
+  calibrate: commandCalibrate,
 };
 
 const USAGE = `ssse: Single-Step Sample Erasure for trained models
 
 Usage:
 ${ERASE_USAGE}
+${CALIBRATE_USAGE}
 The audit store (a SQLite database with its artefacts; every action is logged):
 ${MODEL_USAGE}${CERTIFY_USAGE}${ERASURE_USAGE}${REQUESTS_USAGE}${REPORT_USAGE}${AUDIT_USAGE}${DB_USAGE}${DEMO_USAGE}
 ${STORE_USAGE}`;

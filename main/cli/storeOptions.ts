@@ -14,7 +14,7 @@ export const STORE_OPTIONS = {
 
 export const DEFAULT_DB = 'ssse.db';
 
-export const STORE_USAGE = `store options (every command below):
+export const STORE_USAGE = `options of every audit-store command:
   --db PATH               the audit database (default ./ssse.db); artefacts live in PATH.artefacts/
   --actor NAME            who is acting, recorded in the audit log
                           (default $SSSE_ACTOR, else the operating-system user)

@@ -6,7 +6,12 @@ import { SsseError } from './errors.js';
 import { sha256Bytes, sha256Json } from './hash.js';
 import { fisherInverse, type Curvature, type FisherInverse, type FisherMethod } from './linear/fisher.js';
 import type { LinearModel } from './linear/model.js';
+import { classAccuracyBySplit, type ClassAccuracy, type ClassSplit } from './linear/classAccuracy.js';
 import { applyStep, removalGradient, ssseDirection } from './linear/ssseStep.js';
+import { leaveKOutDirection } from './linear/downdate.js';
+import { refineNewton, StepGradientNorms } from './linear/refine.js';
+import { StepMembership } from './linear/stepMembership.js';
+import { l2Distance } from './metrics/distance.js';
 import { chooseEpsilon, defaultEpsilonGrid, StepEvaluator, type EvalSplit, type SplitAccuracy, type SweepRow } from './linear/sweep.js';
 import { trainLinear } from './linear/train.js';
 import { report, throwIfCancelled, type RunControl } from './progress.js';
@@ -35,6 +40,15 @@ export interface EraseConfig extends RunControl {
    * nor cached. They must fit the dataset (d, A) and, for F̂⁻¹, damping, curvature and method.
    */
   provided?: { thetaStar?: LinearModel; fisher?: FisherInverse };
+  /**
+   * Leave-k-out: downdate S's own rows out of the stored F̂⁻¹ before the step, so that it uses the
+   * curvature of D \ S (linear/downdate.ts defines that matrix exactly). Default false.
+   */
+  leaveKOut?: boolean;
+  /** 'newton': after the step, Newton on L_{−S} from θ̂ to the optimum (reads D \ S). Default 'none'. */
+  refine?: 'none' | 'newton';
+  /** Where a given ε came from: the command line, or a calibration file. Default 'given'. */
+  epsilonSource?: 'given' | 'calibration';
 }
 
 export const DEFAULT_CONFIG: Omit<EraseConfig, 'damping'> = {
@@ -77,6 +91,8 @@ export interface EraseSummary {
   normalized_distance: number | null;
   auc: { star: (number | null)[]; hat: (number | null)[]; retrained: (number | null)[] | null };
   accuracy: ModelAccuracy;
+  /** Per-class accuracy per split of the three models, when the labels are classes (one attribute per class). */
+  class_accuracy: { star: ClassAccuracy; hat: ClassAccuracy; retrained: ClassAccuracy | null } | null;
   sweep: SweepRow[];
   training: { iterations: number[] | null; gradient_norms: number[] | null; tolerance: number };
   retraining: { iterations: number[]; gradient_norms: number[] } | null;
@@ -84,7 +100,58 @@ export interface EraseSummary {
   cache: { dir: string | null; theta_star: 'hit' | 'miss' | 'off' | 'provided'; fisher: 'hit' | 'miss' | 'off' | 'provided' };
   backend: string;
   backend_provider: string;
-  timings_s: { train: number; fisher: number; erase: number; retrain: number | null; evaluate: number };
+  timings_s: { train: number; fisher: number; erase: number; retrain: number | null; evaluate: number; refine?: number | null };
+  /** Whether S was downdated out of F̂ (leave-k-out: λ_F·I + (1/(n−k))·Σ_{j∉S} g gᵀ, linear/downdate.ts). */
+  leave_k_out?: boolean;
+  /** How ε was chosen: by the retraining sweep, given on the command line, or from calibration.json. */
+  epsilon_source?: 'sweep' | 'given' | 'calibration';
+  /** 'full': D \ S was read (verification, metrics on D \ S); 'removed_only': S and stored artefacts only. */
+  data_access?: 'full' | 'removed_only';
+  gradient_norm?: GradientNormSummary;
+  membership_auc?: MembershipSummary;
+  refine?: RefineSummary | null;
+}
+
+/**
+ * ‖∇L_{−S}‖ over all parameters (float64, on D \ S). L_{−S} is λ-strongly convex, so
+ * ‖θ − θ*_{−S}‖ ≤ ‖∇L_{−S}(θ)‖/λ: a certificate of how far θ̂ is from retraining that needs no
+ * retrained model. Null where D \ S was not read (an erasure from S and stored artefacts only).
+ */
+export interface GradientNormSummary {
+  theta_star: number | null;
+  theta_hat: number | null;
+  refined: number | null;
+  /** ‖∇L_{−S}(θ̂)‖/λ, the bound on ‖θ̂ − θ*_{−S}‖. */
+  theta_hat_distance_bound: number | null;
+  /** Per attribute at θ̂ (each block's own bound is its entry / λ). */
+  theta_hat_per_attribute: number[] | null;
+}
+
+/**
+ * AUC of a loss-threshold membership attack telling S (members) from the test split: 0.5 means
+ * S looks like unseen data. Null without a test split or without the model.
+ */
+export interface MembershipSummary {
+  star: number | null;
+  hat: number | null;
+  retrained: number | null;
+  refined: number | null;
+}
+
+export interface RefineSummary {
+  method: 'newton';
+  /** Newton iterations per attribute from θ̂ on L_{−S}. */
+  iterations: number[];
+  iterations_total: number;
+  /** The retraining from the seed (--verify retrain), for comparison; null without it. */
+  retrain_iterations_total: number | null;
+  iterations_saved: number | null;
+  gradient_norm_before: number;
+  gradient_norm_after: number;
+  /** ‖θ_refined − θ*_{−S}‖/‖θ*_{−S}‖ against the retrained model; null without one. */
+  relative_distance_to_retrained: number | null;
+  parameter_sha256: string;
+  seconds: number;
 }
 
 export interface EraseOutcome {
@@ -93,6 +160,8 @@ export interface EraseOutcome {
   thetaHat: LinearModel;
   thetaRetrained: LinearModel | null;
   fisher: FisherInverse;
+  /** θ*_{−S} by Newton from θ̂ (--refine newton), else absent or null. */
+  thetaRefined?: LinearModel | null;
 }
 
 /** Copies the given rows of an n×w row-major matrix. */
@@ -209,7 +278,9 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   const removedFeatures = selectRows(features, d, removed);
   const removedLabels = selectRows(labels, A, removed);
   const gradient = removalGradient(thetaStar, removedFeatures, removedLabels, config.l2);
-  const direction = ssseDirection(fisher, gradient, n, k);
+  const direction = config.leaveKOut
+    ? leaveKOutDirection(fisher, thetaStar, removedFeatures, removedLabels, gradient, n, config)
+    : ssseDirection(fisher, gradient, n, k);
   report(config, 'erase', 1, 1);
   const eraseSeconds = seconds(t0);
 
@@ -257,7 +328,37 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   }
   const thetaHat = applyStep(thetaStar, direction, epsilon);
   const applied = sweep.find((r) => r.epsilon === epsilon) ?? evaluator.evaluate(epsilon);
+  let classAccuracy: EraseSummary['class_accuracy'] = null;
+  const classIds = dataset.train.classIds;
+  if (classIds && dataset.numClasses === A) {
+    const pick = (rows: number[]) => Int32Array.from(rows, (r) => classIds[r] as number);
+    const testIds = dataset.test?.classIds ?? null;
+    const splits: Record<'removed' | 'retained' | 'test', ClassSplit | null> = {
+      removed: { features: removedFeatures, classIds: pick(removed), n: k },
+      retained: { features: retainedFeatures, classIds: pick(retainedRows), n: n - k },
+      test: dataset.test && testIds ? { features: dataset.test.features, classIds: testIds, n: dataset.test.n } : null,
+    };
+    classAccuracy = {
+      star: classAccuracyBySplit(thetaStar, splits),
+      hat: classAccuracyBySplit(thetaHat, splits),
+      retrained: thetaRetrained ? classAccuracyBySplit(thetaRetrained, splits) : null,
+    };
+  }
   const evaluateSeconds = seconds(t0);
+
+  // Optimality on D \ S, membership inference, and the optional exact refinement.
+  const extras = await erasureExtras(config, {
+    thetaStar,
+    direction,
+    thetaHat,
+    epsilon,
+    thetaRetrained,
+    retrainIterations: retraining ? retraining.iterations : null,
+    removed: split(removedFeatures, removedLabels, k),
+    retained: split(retainedFeatures, retainedLabels, n - k),
+    test: dataset.test ? split(dataset.test.features, dataset.test.labels, dataset.test.n) : null,
+    sweep,
+  });
 
   const summary: EraseSummary = {
     engine_version: ENGINE_VERSION,
@@ -280,6 +381,7 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
     normalized_distance: applied.normalized_distance,
     auc: { star: evaluator.aucStar, hat: evaluator.aucHat(epsilon), retrained: evaluator.aucRetrained },
     accuracy: { star: evaluator.accuracyStar, hat: applied.accuracy, retrained: evaluator.accuracyRetrained },
+    class_accuracy: classAccuracy,
     sweep,
     training,
     retraining,
@@ -287,7 +389,95 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
     cache: { dir: config.cacheDir, theta_star: starCache, fisher: fisherCache },
     backend: backend.name,
     backend_provider: backend.provider,
-    timings_s: { train: trainSeconds, fisher: fisherSeconds, erase: eraseSeconds, retrain: retrainSeconds, evaluate: evaluateSeconds },
+    timings_s: { train: trainSeconds, fisher: fisherSeconds, erase: eraseSeconds, retrain: retrainSeconds, evaluate: evaluateSeconds, refine: extras.refineSeconds },
+    leave_k_out: Boolean(config.leaveKOut),
+    epsilon_source: config.epsilon === null ? 'sweep' : (config.epsilonSource ?? 'given'),
+    data_access: 'full',
+    gradient_norm: extras.gradientNorm,
+    membership_auc: extras.membership,
+    refine: extras.refine,
   };
-  return { summary, thetaStar, thetaHat, thetaRetrained, fisher };
+  return { summary, thetaStar, thetaHat, thetaRetrained, fisher, thetaRefined: extras.thetaRefined };
+}
+
+interface ExtrasInput {
+  thetaStar: LinearModel;
+  direction: Float64Array;
+  thetaHat: LinearModel;
+  epsilon: number;
+  thetaRetrained: LinearModel | null;
+  retrainIterations: number[] | null;
+  removed: EvalSplit;
+  retained: EvalSplit;
+  test: EvalSplit | null;
+  /** Rows get gradient_norm and membership_auc added in place. */
+  sweep: SweepRow[];
+}
+
+/**
+ * The measurements added by the "beyond the paper" issue, on top of eraseLinear's: ‖∇L_{−S}‖ at
+ * θ*, θ̂ (and each swept ε), the membership AUC of θ*, θ̂ (each ε), θ*_{−S}, and Newton refinement.
+ */
+async function erasureExtras(
+  config: EraseConfig,
+  input: ExtrasInput,
+): Promise<{ gradientNorm: GradientNormSummary; membership: MembershipSummary; refine: RefineSummary | null; thetaRefined: LinearModel | null; refineSeconds: number | null }> {
+  const { thetaStar, direction, retained, removed, test } = input;
+  const grads = new StepGradientNorms(thetaStar, direction, retained.features, retained.labels, retained.n, config.l2);
+  const member = test ? new StepMembership(thetaStar, direction, removed, test) : null;
+  for (const row of input.sweep) {
+    throwIfCancelled(config, 'sweep');
+    row.gradient_norm = grads.at(row.epsilon).total;
+    row.membership_auc = member ? member.at(row.epsilon) : null;
+  }
+  const atHat = grads.at(input.epsilon);
+  let refine: RefineSummary | null = null;
+  let thetaRefined: LinearModel | null = null;
+  let refineSeconds: number | null = null;
+  if (config.refine === 'newton') {
+    const t0 = performance.now();
+    const result = await refineNewton(input.thetaHat, retained.features, retained.labels, retained.n, {
+      signal: config.signal,
+      onProgress: config.onProgress,
+      l2: config.l2,
+      seed: config.seed,
+      tolerance: config.tolerance,
+    });
+    refineSeconds = seconds(t0);
+    thetaRefined = result.model;
+    const total = result.iterations.reduce((s, v) => s + v, 0);
+    const fromSeed = input.retrainIterations ? input.retrainIterations.reduce((s, v) => s + v, 0) : null;
+    refine = {
+      method: 'newton',
+      iterations: result.iterations,
+      iterations_total: total,
+      retrain_iterations_total: fromSeed,
+      iterations_saved: fromSeed === null ? null : fromSeed - total,
+      gradient_norm_before: result.before.total,
+      gradient_norm_after: result.after.total,
+      relative_distance_to_retrained: input.thetaRetrained
+        ? l2Distance(result.model.weights, input.thetaRetrained.weights) / l2Distance(input.thetaRetrained.weights, new Float64Array(input.thetaRetrained.weights.length))
+        : null,
+      parameter_sha256: sha256Bytes(result.model.weights),
+      seconds: refineSeconds,
+    };
+  }
+  return {
+    gradientNorm: {
+      theta_star: grads.at(0).total,
+      theta_hat: atHat.total,
+      refined: refine ? refine.gradient_norm_after : null,
+      theta_hat_distance_bound: atHat.total / config.l2,
+      theta_hat_per_attribute: atHat.perAttribute,
+    },
+    membership: {
+      star: member ? member.at(0) : null,
+      hat: member ? member.at(input.epsilon) : null,
+      retrained: member && input.thetaRetrained ? member.of(input.thetaRetrained) : null,
+      refined: member && thetaRefined ? member.of(thetaRefined) : null,
+    },
+    refine,
+    thetaRefined,
+    refineSeconds,
+  };
 }

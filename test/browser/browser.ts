@@ -5,12 +5,26 @@ export const ORIGIN = 'http://ssse.test';
 export const RENDERER = path.join(__dirname, '..', '..', 'renderer', 'dist');
 export const SCREENSHOTS = path.join(__dirname, '..', '..', 'test-artifacts', 'screenshots');
 
-/** Debian's chromium (apt-get install chromium), or CHROMIUM_PATH. */
-export function chromiumPath(): string {
-  const candidates = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
-  const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`no Chromium found (tried ${candidates.join(', ')}): apt-get install -y chromium, or set CHROMIUM_PATH`);
-  return found;
+/**
+ * The Chromium to test with: $CHROMIUM_PATH, else Debian's (apt-get install chromium; .ci/run
+ * installs it), else the one the npm package @sparticuz/chromium ships (a devDependency, so
+ * `npm ci && npm test` works offline on a machine without it; unpacked to the temp folder).
+ */
+export async function chromiumPath(): Promise<string> {
+  const env = process.env['CHROMIUM_PATH'];
+  if (env) {
+    if (!fs.existsSync(env)) throw new Error(`CHROMIUM_PATH=${env}: no such file`);
+    return env;
+  }
+  for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (fs.existsSync(p)) return p;
+  try {
+    type Chromium = { executablePath(): Promise<string> };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sparticuz = require('@sparticuz/chromium') as Chromium & { default?: Chromium };
+    return await (sparticuz.default ?? sparticuz).executablePath();
+  } catch (e) {
+    throw new Error(`no Chromium found: apt-get install -y chromium, set CHROMIUM_PATH, or npm install @sparticuz/chromium (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 /** Flags that work as root in a container: no sandbox, no GPU, nothing fetched from the network. */

@@ -10,7 +10,7 @@ import { chromiumPath, LAUNCH_ARGS, ORIGIN, RENDERER, SCREENSHOTS } from './brow
 // person to look at, and checks that what is drawn matches the data.
 test('chart gallery: every chart kind renders in light and dark, with thousands of points', async () => {
   const browser = await chromium.launch({
-    executablePath: chromiumPath(),
+    executablePath: await chromiumPath(),
     args: LAUNCH_ARGS,
   });
   try {

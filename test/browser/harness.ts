@@ -82,7 +82,7 @@ export async function launchApp(options: LaunchOptions = {}): Promise<App> {
   const dispatch = createDispatcher(workstation.handlers, { origin: ORIGIN, isOurWindow: (id) => id === 1 });
 
   const browser = await chromium.launch({
-    executablePath: chromiumPath(),
+    executablePath: await chromiumPath(),
     args: LAUNCH_ARGS,
   });
   const context = await browser.newContext({

@@ -41,7 +41,7 @@ let html: string;
 let reportOut: { code: number; out: string; err: string };
 
 before(async () => {
-  process.env['CHROME_PATH'] = chromiumPath();
+  process.env['CHROME_PATH'] = await chromiumPath();
   fixture = await populatedStore('report-browser');
   keyDir = path.join(fixture.dir, 'keys');
   pdf = path.join(fixture.dir, 'reports', 'request-1.pdf');
@@ -236,7 +236,7 @@ describe('the app', () => {
       dbPath: copy.db,
       reports: {
         key: () => loadOrCreateSigningKey(keyDir),
-        printer: chromiumPrinter({ executable: chromiumPath(), source: 'test' }),
+        printer: chromiumPrinter({ executable: await chromiumPath(), source: 'test' }),
         choosePath: async (suggested) => {
           asked.push(suggested);
           return target;

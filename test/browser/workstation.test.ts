@@ -131,6 +131,18 @@ test('train and certify a model, enter a request, watch it run, and read a repor
         assert.equal(Number(shown), metrics.accuracy[key][split], `${model} on ${split}`);
       }
     }
+    // Per-class accuracy on S, as drawn, against the stored metrics.
+    const classAcc = (JSON.parse(row.metrics ?? '{}') as { class_accuracy: Record<'star' | 'hat' | 'retrained', { removed: (number | null)[] }> }).class_accuracy;
+    for (const [model, key] of Object.entries(keys)) {
+      const shown = await page.$$eval(`[data-testid=chart-class] .mark-group[data-series=${model}]`, (gs) => gs.map((g) => g.getAttribute('data-value')));
+      assert.deepEqual(shown.map((v) => (v === '' ? null : Number(v))), classAcc[key].removed, `per-class accuracy of ${model} on S`);
+    }
+    // Membership-inference AUC, as stored.
+    const membership = (JSON.parse(row.metrics ?? '{}') as { membership_auc: Record<'star' | 'hat' | 'retrained', number | null> }).membership_auc;
+    for (const [model, key] of Object.entries(keys)) {
+      const shown = await page.getAttribute(`[data-testid=membership-${model}]`, 'data-value');
+      assert.equal(shown === '' ? null : Number(shown), membership[key], `membership AUC of ${model}`);
+    }
     // The sweep as drawn: one point per ε with a defined γ_S.
     const sweep = store.db.prepare<[number], { epsilon: number; gamma_S: number | null }>('SELECT epsilon, gamma_S FROM request_sweep WHERE request_id = ?').all(row.id);
     assert.equal(await page.locator('[data-testid=chart-gamma] circle').count(), sweep.filter((s) => s.gamma_S !== null).length);

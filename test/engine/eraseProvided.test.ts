@@ -1,4 +1,6 @@
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../main/engine/backend.js';
@@ -15,12 +17,14 @@ function config(overrides: Partial<EraseConfig> = {}): EraseConfig {
 }
 
 describe('eraseLinear with a provided θ* and F̂⁻¹', () => {
+  const dir = tempDir('provided');
   before(async () => {
     await initBackend('cpu');
   });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('gives exactly the same θ̂ as computing them, without training or building F̂⁻¹', async () => {
-    const dataset = loadDataset(writeDataset(tempDir('provided')));
+    const dataset = loadDataset(writeDataset(path.join(dir, 'a')));
     const computed = await eraseLinear(dataset, REMOVED, config());
     const tensors = tf.memory().numTensors;
     const phases = new Set<string>();
@@ -33,7 +37,7 @@ describe('eraseLinear with a provided θ* and F̂⁻¹', () => {
   });
 
   test('uses the θ* it is given: a different θ* moves θ̂ by exactly the difference plus the step from it', async () => {
-    const dataset = loadDataset(writeDataset(tempDir('provided2')));
+    const dataset = loadDataset(writeDataset(path.join(dir, 'b')));
     const computed = await eraseLinear(dataset, REMOVED, config());
     const shifted = { ...computed.thetaStar, weights: computed.thetaStar.weights.map((w) => w + 0.01) };
     const r = await eraseLinear(dataset, REMOVED, config({ provided: { thetaStar: shifted, fisher: computed.fisher } }));
@@ -42,7 +46,7 @@ describe('eraseLinear with a provided θ* and F̂⁻¹', () => {
   });
 
   test('refuses artefacts that do not fit the data or the settings, naming what differs', async () => {
-    const dataset = loadDataset(writeDataset(tempDir('provided3')));
+    const dataset = loadDataset(writeDataset(path.join(dir, 'c')));
     const computed = await eraseLinear(dataset, REMOVED, config());
     const wrongShape = { d: 3, A: 3, weights: new Float64Array(9) };
     await assert.rejects(eraseLinear(dataset, REMOVED, config({ provided: { thetaStar: wrongShape } })), (e: unknown) => e instanceof SsseError && /provided θ\* is 3×3 \(9 values\), the dataset needs d×A = 10×3/.test(e.message));

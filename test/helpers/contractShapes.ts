@@ -116,7 +116,7 @@ export const requestReportShape = z.strictObject({
   normalizedDistance: nnum,
   auc: three(z.array(nnum)).nullable(),
   accuracy: three(split).nullable(),
-  classAccuracy: three(z.strictObject({ removed: z.array(nnum), retained: z.array(nnum), test: z.array(nnum) })).nullable(),
+  classAccuracy: three(z.strictObject({ removed: z.array(nnum).nullable(), retained: z.array(nnum).nullable(), test: z.array(nnum).nullable() })).nullable(),
   membershipAuc: z.strictObject({ original: nnum, erased: nnum, retrained: nnum }).nullable(),
   gradientNorms: z.strictObject({ original: nnum, retrained: nnum, tolerance: nnum }).nullable(),
   timings: z.record(z.string(), nnum).nullable(),

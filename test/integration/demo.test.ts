@@ -12,7 +12,7 @@ test('the demo on the bundled data: best γ_S of the sweep is well above 0.5', a
   try {
     const out = path.join(dir, 'demo');
     const cap = captureIo();
-    const code = await main(['demo', '--out', out, '--cache-dir', path.join(dir, 'cache')], cap.io);
+    const code = await main(['demo', '--out', out, '--db', path.join(dir, 'ssse.db')], cap.io);
     assert.equal(code, 0, cap.err());
     const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
       n: number;
@@ -28,6 +28,9 @@ test('the demo on the bundled data: best γ_S of the sweep is well above 0.5', a
     assert.ok(s.gamma_S >= 0.6, `γ_S = ${s.gamma_S}`);
     assert.equal(s.gamma_S, Math.max(...s.sweep.map((r) => r.gamma_S ?? -1)));
     assert.ok(s.accuracy.star.test > 0.9);
+    // The run is recorded in the audit store, and the store verifies.
+    const verify = captureIo();
+    assert.equal(await main(['audit', 'verify', '--db', path.join(dir, 'ssse.db')], verify.io), 0, verify.err() + verify.out());
     assert.match(cap.out(), new RegExp(`Outputs in ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

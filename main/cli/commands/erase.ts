@@ -5,9 +5,12 @@ import { parseArgs } from 'node:util';
 import { initBackend, parseBackendChoice } from '../../engine/backend.js';
 import { loadDataset } from '../../engine/data/dataset.js';
 import { encodeNpy } from '../../engine/data/npy.js';
-import { randomRemoval, readRemovalFile } from '../../engine/data/removal.js';
+import { readRemovalFile } from '../../engine/data/removal.js';
 import type { Dataset } from '../../engine/data/types.js';
-import { DEFAULT_CONFIG, eraseLinear, type EraseConfig, type EraseOutcome } from '../../engine/erase.js';
+import { DEFAULT_CONFIG, datasetFingerprint, eraseLinear, type EraseConfig, type EraseOutcome } from '../../engine/erase.js';
+import { calibratedEpsilon, parseCalibration } from '../../engine/calibration.js';
+import { eraseFromStoredModel } from '../../engine/eraseRequest.js';
+import { SsseError } from '../../engine/errors.js';
 import type { Curvature, FisherMethod } from '../../engine/linear/fisher.js';
 import { toFeatureMajor, type LinearModel } from '../../engine/linear/model.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
@@ -28,7 +31,6 @@ export function bundledDataset(): string {
 }
 
 export const ERASE_USAGE = `  ssse erase --dataset DIR --remove FILE --out DIR [options]
-  ssse demo [--out DIR] [--remove-fraction F] [options]
 
 erase options:
   --l2 L                  L2 weight λ the model is trained with (default 1e-4)
@@ -40,6 +42,12 @@ erase options:
   --backend B             auto|tensorflow|wasm|cpu (default auto: the fastest available)
   --fisher-method M       cholesky|sherman-morrison (default cholesky; both give F̂⁻¹)
   --curvature C           empirical|expected (default empirical, the paper's F̂)
+  --leave-k-out           downdate S's rows out of F̂ first: the step uses D \\ S's curvature
+  --epsilon-from FILE     the ε calibrated for this curvature setting (ssse calibrate); with it,
+                          --verify defaults to none, and the erasure then reads S and the stored
+                          θ* and F̂⁻¹ only (certify the model first with ssse calibrate)
+  --refine none|newton    newton: continue with Newton on D \\ S from θ̂ to the exact optimum
+                          (writes theta_refined.npy; needs the rest of the training set)
   --cache-dir DIR         where θ* and F̂⁻¹ are kept between requests
                           (default $SSSE_CACHE_DIR or ~/.cache/ssse)
   --no-cache              recompute everything
@@ -65,6 +73,9 @@ const ERASE_OPTIONS = {
   backend: { type: 'string' },
   'fisher-method': { type: 'string' },
   curvature: { type: 'string' },
+  'leave-k-out': { type: 'boolean' },
+  'epsilon-from': { type: 'string' },
+  refine: { type: 'string' },
   'cache-dir': { type: 'string' },
   'no-cache': { type: 'boolean' },
   'limit-train': { type: 'string' },
@@ -94,6 +105,8 @@ function configFrom(values: EraseValues, signal: AbortSignal, bars: ProgressBars
     verify: parseChoice('verify', values.verify, 'retrain', ['retrain', 'none'] as const),
     fisherMethod: parseChoice<FisherMethod>('fisher-method', values['fisher-method'], 'cholesky', ['cholesky', 'sherman-morrison']),
     curvature: parseChoice<Curvature>('curvature', values.curvature, 'empirical', ['empirical', 'expected']),
+    leaveKOut: Boolean(values['leave-k-out']),
+    refine: parseChoice('refine', values.refine, 'none', ['none', 'newton'] as const),
     cacheDir: values['no-cache'] ? null : (values['cache-dir'] ?? defaultCacheDir()),
     signal,
     onProgress: bars.listener,
@@ -111,6 +124,7 @@ export function outputFiles(outcome: EraseOutcome): OutputFile[] {
     { name: 'theta_hat.npy', data: modelNpy(outcome.thetaHat) },
   ];
   if (outcome.thetaRetrained) files.push({ name: 'theta_retrained.npy', data: modelNpy(outcome.thetaRetrained) });
+  if (outcome.thetaRefined) files.push({ name: 'theta_refined.npy', data: modelNpy(outcome.thetaRefined) });
   files.push({ name: 'removed_ids.txt', data: `${outcome.summary.removed_ids.join('\n')}\n` });
   return files;
 }
@@ -138,12 +152,70 @@ export function humanSummary(outcome: EraseOutcome, outDir: string): string {
   };
   lines.push(acc('removed', 'S'), acc('retained', 'D \\ S'));
   if (s.accuracy.star.test !== null) lines.push(acc('test', 'test'));
+  lines.push(...beyondPaperLines(s));
   const t = s.timings_s;
   lines.push(
     `  time: train ${t.train}s${s.cache.theta_star === 'hit' ? ' (cached)' : s.cache.theta_star === 'provided' ? ' (stored)' : ''}, Fisher ${t.fisher}s${s.cache.fisher === 'hit' ? ' (cached)' : s.cache.fisher === 'provided' ? ' (stored)' : ''}, erasure ${t.erase}s${t.retrain !== null ? `, retrain ${t.retrain}s` : ''}`,
     `Outputs in ${path.resolve(outDir)}: ${outputFiles(outcome).map((f) => f.name).join(', ')}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** The summary lines for curvature setting, ε source, gradient norms, membership AUC and refinement. */
+function beyondPaperLines(s: EraseOutcome['summary']): string[] {
+  const e = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toExponential(2));
+  const lines = [
+    `  curvature ${s.curvature}${s.leave_k_out ? ', leave-k-out (the curvature of D \\ S)' : ''}; ε from ${s.epsilon_source ?? 'n/a'}; ${s.data_access === 'removed_only' ? 'read S and the stored θ*, F̂⁻¹ only' : 'read the whole training set'}`,
+  ];
+  const g = s.gradient_norm;
+  if (g && g.theta_hat !== null) {
+    lines.push(`  ‖∇L₋S‖: θ* ${e(g.theta_star)}, erased ${e(g.theta_hat)} (so ‖θ̂ − θ*₋S‖ ≤ ${e(g.theta_hat_distance_bound)})${g.refined !== null ? `, refined ${e(g.refined)}` : ''}`);
+  }
+  const m = s.membership_auc;
+  if (m && m.star !== null) {
+    const parts = [`original ${num(m.star)}`, `erased ${num(m.hat)}`];
+    if (m.retrained !== null) parts.push(`retrained ${num(m.retrained)}`);
+    if (m.refined !== null) parts.push(`refined ${num(m.refined)}`);
+    lines.push(`  membership-inference AUC, S vs test (0.5: S looks unseen): ${parts.join(', ')}`);
+  }
+  const r = s.refine;
+  if (r) {
+    lines.push(
+      `  Newton refinement: ${r.iterations_total} iterations${r.retrain_iterations_total !== null ? ` (retraining from the seed took ${r.retrain_iterations_total}; saved ${r.iterations_saved})` : ''}` +
+        `${r.relative_distance_to_retrained !== null ? `, ${e(r.relative_distance_to_retrained)} from the retrained model` : ''}, ${r.seconds}s`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * --epsilon-from: the calibrated ε for this run's curvature setting, after checking that the
+ * calibration was made for this very model (dataset fingerprint, λ, λ_F, seed, method).
+ */
+function applyCalibration(config: EraseConfig, values: EraseValues, dataset: Dataset): { config: EraseConfig; fingerprint: string | null } {
+  const file = values['epsilon-from'];
+  if (file === undefined) return { config, fingerprint: null };
+  if (values.epsilon !== undefined || values['epsilon-sweep'] !== undefined) {
+    throw usageError('--epsilon-from: give either --epsilon-from or --epsilon/--epsilon-sweep, not both');
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SsseError('BAD_INPUT', `${file}: cannot read the calibration file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  const report = parseCalibration(text, file);
+  const fingerprint = datasetFingerprint(dataset);
+  const epsilon = calibratedEpsilon(
+    report,
+    { curvature: config.curvature, leaveKOut: Boolean(config.leaveKOut) },
+    { fingerprint, l2: config.l2, damping: config.damping, seed: config.seed, tolerance: config.tolerance, fisherMethod: config.fisherMethod },
+    file,
+  );
+  return {
+    config: { ...config, epsilon, epsilonGrid: null, epsilonSource: 'calibration', verify: values.verify === undefined ? 'none' : config.verify },
+    fingerprint,
+  };
 }
 
 async function runErase(dataset: Dataset, removed: number[], values: EraseValues, outDir: string, io: CliIo, overwrite: boolean): Promise<void> {
@@ -156,10 +228,15 @@ async function runErase(dataset: Dataset, removed: number[], values: EraseValues
   process.on('SIGINT', onSigint);
   const bars = new ProgressBars(io.err);
   try {
-    const config = configFrom(values, controller.signal, bars);
+    const calibrated = applyCalibration(configFrom(values, controller.signal, bars), values, dataset);
+    const config = calibrated.config;
     const backend = await initBackend(parseBackendChoice(values.backend ?? 'auto'));
     io.err.write(`ssse: backend ${backend.name} (${backend.provider})\n`);
-    const outcome = await eraseLinear(dataset, removed, config);
+    // A calibrated ε without verification or refinement: the request reads S and the stored artefacts only.
+    const outcome =
+      calibrated.fingerprint !== null && config.verify === 'none' && config.refine !== 'newton'
+        ? await eraseFromStoredModel(dataset, removed, { ...config, modelFingerprint: calibrated.fingerprint })
+        : await eraseLinear(dataset, removed, config);
     bars.finish();
     commitOutputDir(outDir, outputFiles(outcome), overwrite);
     io.out.write(values.json ? `${JSON.stringify(outcome.summary, null, 2)}\n` : humanSummary(outcome, outDir));
@@ -193,21 +270,4 @@ export async function commandErase(args: string[], io: CliIo): Promise<void> {
   await runErase(dataset, removed, values, values.out, io, overwrite);
 }
 
-export async function commandDemo(args: string[], io: CliIo): Promise<void> {
-  const { values } = parseArgs({ args, options: ERASE_OPTIONS, strict: true, allowPositionals: false });
-  if (values.help) {
-    io.out.write(ERASE_USAGE);
-    return;
-  }
-  const dataDir = values.dataset ?? bundledDataset();
-  const outDir = values.out ?? path.join('ssse-out', 'demo');
-  const fraction = parseNumber('remove-fraction', values['remove-fraction'], 0.02, (v) => v > 0 && v < 1, 'a fraction between 0 and 1');
-  const dataset = loadDataset(dataDir, limits(values));
-  const n = dataset.train.n;
-  const seed = parseNumber('seed', values.seed, 0, (v) => Number.isInteger(v) && v >= 0, 'a whole number ≥ 0');
-  const removed = randomRemoval(n, Math.max(1, Math.round(fraction * n)), seed);
-  io.err.write(`ssse demo: erasing a random ${(fraction * 100).toFixed(1)}% (k = ${removed.length}, seed ${seed}) of ${dataDir} (n = ${n})\n`);
-  // The demo owns its output folder and replaces it on each run.
-  await runErase(dataset, removed, values, outDir, io, true);
-}
 

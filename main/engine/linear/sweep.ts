@@ -46,6 +46,10 @@ export interface SweepRow {
   accuracy: SplitAccuracy;
   /** Mean over the splits of |acc(θ̂) − acc(θ*_{−S})|; null without a retrained model. */
   mean_abs_accuracy_difference: number | null;
+  /** ‖∇L_{−S}(θ̂_ε)‖ on D \ S, where it was read (erase.ts adds it). */
+  gradient_norm?: number | null;
+  /** Membership-inference AUC of θ̂_ε, S against the test split (erase.ts adds it). */
+  membership_auc?: number | null;
 }
 
 /**

@@ -20,6 +20,12 @@ export interface TrainOptions extends RunControl {
   maxIterations?: number;
   /** Progress phase name ('train' or 'retrain'). */
   phase?: string;
+  /**
+   * Start here instead of the seeded random start: A×d attribute-major, like LinearModel.weights
+   * (copied, never modified). Used to warm-start Newton on L_{−S} from θ̂ or θ*; by strict
+   * convexity the optimum, and the certificate above, do not depend on the start.
+   */
+  initialWeights?: Float64Array;
 }
 
 export interface TrainResult {
@@ -93,6 +99,15 @@ export async function trainLinear(
   const weights = new Float64Array(A * d);
   // Small random start; by strict convexity the optimum does not depend on it.
   for (let i = 0; i < weights.length; i++) weights[i] = 0.01 * (2 * rand() - 1);
+  if (options.initialWeights !== undefined) {
+    const init = options.initialWeights;
+    if (init.length !== A * d) {
+      throw new SsseError('BAD_ARGUMENT', `trainLinear: initialWeights has ${init.length} values, expected A×d = ${A}×${d}`);
+    }
+    const bad = init.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new SsseError('BAD_ARGUMENT', `trainLinear: initialWeights[${bad}] is ${init[bad]}, expected a finite number`);
+    weights.set(init);
+  }
   const model: LinearModel = { d, A, weights };
   const iterations = new Array<number>(A).fill(0);
   const gradientNorms = new Array<number>(A).fill(Infinity);
