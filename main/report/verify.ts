@@ -89,20 +89,18 @@ function checkAgainstStore(store: Store, doc: ReportDocument, jsonSha256: string
   const id = doc.report.request.id;
   if (!getRequest(store.db, id)) throw new Failed('request', `request #${id} is not in ${store.file}`);
   const digest = recordDigest(store.db, 'requests', id);
+  // Everything the report shows, rebuilt from the database now: the request and also its models
+  // and dataset, which the request's digest does not cover. What may differ without anything
+  // having changed: the overdue flag (judged at read time) and the audit entries (the log grows;
+  // checked below).
+  const now = storeViews(store).report(id);
+  const strip = (r: typeof now) => ({ ...r, request: { ...r.request, overdue: null }, audit: null });
+  const d = firstDifference(strip(doc.report), strip(now));
+  if (d) throw new Failed('request', `request #${id} was changed in ${store.file} after the report was made: ${d.path} is ${show(d.b)} in the database, ${show(d.a)} in the report`);
   if (digest !== doc.database.requestRecordSha256) {
-    const now = storeViews(store).report(id);
-    // What may differ without the record changing: the overdue flag (judged at read time) and
-    // the audit entries (the log grows; checked below).
-    const strip = (r: typeof now) => ({ ...r, request: { ...r.request, overdue: null }, audit: null });
-    const d = firstDifference(strip(doc.report), strip(now));
-    throw new Failed(
-      'request',
-      d
-        ? `request #${id} was changed in ${store.file} after the report was made: ${d.path} is ${show(d.b)} in the database, ${show(d.a)} in the report`
-        : `request #${id}'s record in ${store.file} differs from the one the report was made from (digest ${digest ?? 'none'}, the report recorded ${doc.database.requestRecordSha256})`,
-    );
+    throw new Failed('request', `request #${id}'s record in ${store.file} differs from the one the report was made from (digest ${digest ?? 'none'}, the report recorded ${doc.database.requestRecordSha256})`);
   }
-  pass('request', `request #${id} in ${store.file} is as it was when the report was made (record digest ${digest.slice(0, 16)}…)`);
+  pass('request', `request #${id} in ${store.file}, its models and dataset are as the report shows them (record digest ${digest.slice(0, 16)}…)`);
 
   const chain = verifyChain(store.db);
   if (chain.problems.length) throw new Failed('audit chain', `the audit log of ${store.file} is broken: ${chain.problems[0]?.message ?? ''}`);

@@ -182,6 +182,20 @@ describe('ssse verify-report', () => {
     }
   });
 
+  test("fails when the resulting model's recorded parameter hash was altered, though the request's record was not", async () => {
+    const copy = copyStore(fixture, 'report-model-altered');
+    try {
+      const db = new Database(copy.db);
+      db.prepare("UPDATE models SET parameters_sha256 = '0000000000000000000000000000000000000000000000000000000000000000' WHERE id = 2").run();
+      db.close();
+      const r = await ssse('verify-report', pdf, '--db', copy.db);
+      assert.equal(r.code, 1);
+      assert.match(r.out, /FAILED: .*: request: .*after\.parametersSha256 is "0{64}" in the database/);
+    } finally {
+      fs.rmSync(copy.dir, { recursive: true, force: true });
+    }
+  });
+
   test('fails on a PDF without evidence, and on a file that is not a PDF', async () => {
     const plain = path.join(fixture.dir, 'plain.pdf');
     const bytes = fs.readFileSync(pdf);
