@@ -1,5 +1,6 @@
 import { isSsseError } from '../engine/errors.js';
 import { commandDemo, commandErase, ERASE_USAGE } from './commands/erase.js';
+import { NETWORK_USAGE } from './commands/eraseNetwork.js';
 import type { CliIo } from './options.js';
 
 /**
@@ -16,7 +17,8 @@ const COMMANDS: Record<string, Command> = {
 const USAGE = `ssse: Single-Step Sample Erasure for trained models
 
 Usage:
-${ERASE_USAGE}`;
+${ERASE_USAGE}
+${NETWORK_USAGE}`;
 
 /** Runs the command line; returns the exit code. */
 export async function main(argv: string[], io: CliIo = { out: process.stdout, err: process.stderr }): Promise<number> {

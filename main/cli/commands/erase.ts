@@ -14,6 +14,7 @@ import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { checkOutputDir, commitOutputDir, type OutputFile } from '../../engine/output.js';
 import { ProgressBars } from '../progressBar.js';
 import { parseChoice, parseNumber, usageError, type CliIo } from '../options.js';
+import { commandDemoNetwork, commandEraseNetwork, wantsNetwork } from './eraseNetwork.js';
 
 /**
  * The bundled default data: the first 3,000/1,000 Fashion-MNIST images (see its README).
@@ -177,6 +178,7 @@ function limits(values: EraseValues): { limitTrain?: number; limitTest?: number 
 }
 
 export async function commandErase(args: string[], io: CliIo): Promise<void> {
+  if (wantsNetwork(args)) return commandEraseNetwork(args, io);
   const { values } = parseArgs({ args, options: ERASE_OPTIONS, strict: true, allowPositionals: false });
   if (values.help) {
     io.out.write(ERASE_USAGE);
@@ -194,6 +196,7 @@ export async function commandErase(args: string[], io: CliIo): Promise<void> {
 }
 
 export async function commandDemo(args: string[], io: CliIo): Promise<void> {
+  if (wantsNetwork(args)) return commandDemoNetwork(args, io);
   const { values } = parseArgs({ args, options: ERASE_OPTIONS, strict: true, allowPositionals: false });
   if (values.help) {
     io.out.write(ERASE_USAGE);
