@@ -18,6 +18,7 @@ import {
   type RemovalDescription,
 } from '../../engine/nn/erase.js';
 import { modelFiles } from '../../engine/nn/loadModel.js';
+import { disposeNetwork } from '../../engine/nn/network.js';
 import { parseModelSpec } from '../../engine/nn/spec.js';
 import { DEFAULT_SGD, type SgdConfig } from '../../engine/nn/train.js';
 import { checkOutputDir, commitOutputDir, type OutputFile } from '../../engine/output.js';
@@ -257,6 +258,7 @@ async function run(dataset: Dataset, values: Values, outDir: string, overwrite: 
     const outcome = await eraseNetwork(dataset, removal.rows, { ...config, removal: removal.description });
     bars.finish();
     const files = await outputFiles(outcome);
+    disposeNetwork(outcome.net);
     commitOutputDir(outDir, files, overwrite);
     io.out.write(values.json ? `${JSON.stringify(outcome.summary, null, 2)}\n` : networkSummaryText(outcome, outDir, files));
   } finally {
