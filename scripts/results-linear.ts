@@ -450,12 +450,26 @@ function stat(values: (number | null)[], fmt: (v: number) => string = f3): strin
   return s.std === null ? fmt(s.mean) : `${fmt(s.mean)} ± ${fmt(s.std)}`;
 }
 
+/** The chosen ε over seeds: one value when they agree, else the range (ε comes from a grid). */
+function epsilonRange(values: (number | null)[]): string {
+  const v = values.filter((x): x is number => x !== null);
+  if (v.length === 0) return 'n/a';
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  const fmt = (x: number) => String(Number(x.toPrecision(3)));
+  return lo === hi ? fmt(lo) : `${fmt(lo)}–${fmt(hi)}`;
+}
+
 function settingsOrder(): string[] {
   return [...ALL_SETTINGS.map(settingName), REFERENCE];
 }
 
 function pick(trials: TrialResult[], removal: string, setting: string): SettingResult[] {
   return trials.filter((t) => t.removal === removal).map((t) => t.settings.find((s) => s.setting === setting) as SettingResult);
+}
+
+function seconds(v: number | null): string {
+  return v === null ? 'taken from the cache, not timed' : `${v.toFixed(1)} s`;
 }
 
 function datasetSection(r: DatasetResult, seeds: number): string[] {
@@ -474,7 +488,7 @@ function datasetSection(r: DatasetResult, seeds: number): string[] {
     const cells = present.map((p) => {
       const x = pick(r.trials, p.id, s);
       const gamma = x.some((v) => v.best_gamma_S !== null) ? `γ ${stat(x.map((v) => v.best_gamma_S))}` : `γ undefined, acc. diff ${stat(x.map((v) => v.best_accuracy_difference), (v) => v.toFixed(4))}`;
-      return `${gamma}, dist ${stat(x.map((v) => v.best_normalized_distance))}, ε* ${stat(x.map((v) => v.best_epsilon), (v) => v.toPrecision(3))}`;
+      return `${gamma}, dist ${stat(x.map((v) => v.best_normalized_distance))}, ε* ${epsilonRange(x.map((v) => v.best_epsilon))}`;
     });
     out.push(`| ${s} | ${cells.join(' | ')} |`);
   }
@@ -501,7 +515,7 @@ function datasetSection(r: DatasetResult, seeds: number): string[] {
       }
       return `${stat(x.map((v) => v.calibrated_gamma_S))} / ${stat(x.map((v) => v.best_gamma_S))}`;
     });
-    out.push(`| ${s} | ${s === REFERENCE ? '1 (fixed)' : (cal?.epsilon ?? 'n/a')} | ${cells.join(' | ')} |`);
+    out.push(`| ${s} | ${s === REFERENCE ? '1 (fixed)' : cal ? epsilonRange([cal.epsilon]) : 'n/a'} | ${cells.join(' | ')} |`);
   }
   out.push(
     '',
@@ -534,7 +548,7 @@ function datasetSection(r: DatasetResult, seeds: number): string[] {
   const fromSeed = r.trials.find((t) => t.from_seed !== null);
   const stepTimes = settingsOrder().map((s) => `${s} ${stat(r.trials.map((t) => t.settings.find((x) => x.setting === s)?.step_seconds ?? null), (v) => v.toFixed(3))}`);
   out.push(
-    `- θ*: ${r.theta_star.iterations_total ?? 'n/a'} Newton iterations from the seed (all attributes), ${r.theta_star.seconds === null ? 'time not measured (cached)' : `${r.theta_star.seconds.toFixed(1)} s`}. F̂⁻¹: empirical ${r.fisher_seconds['empirical']?.toFixed(1) ?? 'cached'} s, expected ${r.fisher_seconds['expected']?.toFixed(1) ?? 'cached'} s (once per model).`,
+    `- θ*: ${r.theta_star.iterations_total ?? 'n/a'} Newton iterations from the seed (all attributes), ${seconds(r.theta_star.seconds)}. F̂⁻¹ (Cholesky route): empirical ${seconds(r.fisher_seconds['empirical'] ?? null)}, expected ${seconds(r.fisher_seconds['expected'] ?? null)} (once per model).`,
     `- Calibration: ${r.calibration?.trials ?? 0} simulated removals, ${r.calibration ? r.calibration.seconds.toFixed(0) : 'n/a'} s (once per model).`,
     `- One erasure request (the step, all attributes), per setting: ${stepTimes.join('; ')}. The reference Newton step needs D \\ S and a Hessian per attribute.`,
     `- Newton refinement from θ̂ to θ*_{−S}: ${stat(r.trials.map((t) => t.refine.iterations_total), (v) => v.toFixed(1))} iterations, ${stat(r.trials.map((t) => t.refine.seconds), (v) => v.toFixed(1))} s.`,
@@ -547,7 +561,10 @@ function datasetSection(r: DatasetResult, seeds: number): string[] {
   if (r.calibration) {
     out.push('', '### Calibration: is the best ε a property of F̂?', '', '| setting | calibrated ε | mean γ_S at it (calibration trials) | each calibration trial\'s best ε | best ε per group |', '|---|---|---|---|---|');
     for (const s of r.calibration.settings) {
-      out.push(`| ${s.setting} | ${s.epsilon} | ${f3(s.mean_gamma_S)}${s.std !== null ? ` ± ${f3(s.std)}` : ''} | ${s.trial_best.map((v) => v ?? 'n/a').join(', ')} | ${s.groups.map((g) => `${g.group}: ${g.best_epsilon ?? 'n/a'}${g.rule === 'min_accuracy_difference' ? ' (acc. diff)' : ''}`).join('; ')} |`);
+      const eps = (v: number | null) => (v === null ? 'n/a' : epsilonRange([v]));
+      out.push(
+        `| ${s.setting} | ${eps(s.epsilon)} | ${f3(s.mean_gamma_S)}${s.std !== null ? ` ± ${f3(s.std)}` : ''} | ${s.trial_best.map(eps).join(', ')} | ${s.groups.map((g) => `${g.group}: ${eps(g.best_epsilon)}${g.rule === 'min_accuracy_difference' ? ' (acc. diff)' : ''}`).join('; ')} |`,
+      );
     }
   }
   out.push('');
@@ -583,7 +600,7 @@ async function main(): Promise<void> {
     '# Results: SSSE on the linear model, beyond the paper',
     '',
     'Generated by `npm run results:linear` (scripts/results-linear.ts); do not edit by hand. Raw numbers: `results-linear.json`.',
-    `Machine: ${machine}. This run: ${minutes.toFixed(1)} min (trials already stored in the cache are reused).${args.quick ? ' QUICK MODE (one removal kind): not the full table.' : ''}`,
+    `Machine: ${machine}. This run: ${minutes.toFixed(1)} min; θ*, F̂⁻¹, calibrations and trials found in the cache were reused, not recomputed (times below are from the run that computed them).${args.quick ? ' QUICK MODE (one removal kind): not the full table.' : ''}`,
     '',
     'Settings: `empirical` is the paper\'s F̂ (eq. 2), `expected` the Fisher under the model\'s own predictions (the exact Hessian of the data term);',
     '`+leave-k-out` downdates S\'s rows out of the stored F̂⁻¹ (rank-k Woodbury, then an exact rescale), giving λ_F·I + (1/(n−k))·Σ_{j∉S} g gᵀ',

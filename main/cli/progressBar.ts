@@ -6,6 +6,8 @@ const LABELS: Record<string, string> = {
   erase: 'SSSE step',
   retrain: 'retraining θ*₋S',
   sweep: 'ε sweep',
+  'fisher-rows': 'Fisher rows',
+  'retrain-spread': 'retrain spread',
 };
 
 /**

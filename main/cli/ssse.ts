@@ -10,6 +10,7 @@ import { commandReport, commandVerifyReport, REPORT_USAGE } from './commands/rep
 import { commandRequest, commandRequests, REQUESTS_USAGE } from './commands/requests.js';
 import { STORE_USAGE } from './storeOptions.js';
 import { CALIBRATE_USAGE, commandCalibrate } from './commands/calibrate.js';
+import { NETWORK_USAGE } from './commands/eraseNetwork.js';
 import type { CliIo } from './options.js';
 
 /**
@@ -37,7 +38,7 @@ const USAGE = `ssse: Single-Step Sample Erasure for trained models
 
 Usage:
 ${ERASE_USAGE}
-${CALIBRATE_USAGE}
+${NETWORK_USAGE}${CALIBRATE_USAGE}
 The audit store (a SQLite database with its artefacts; every action is logged):
 ${MODEL_USAGE}${CERTIFY_USAGE}${ERASURE_USAGE}${REQUESTS_USAGE}${REPORT_USAGE}${AUDIT_USAGE}${DB_USAGE}${DEMO_USAGE}
 ${STORE_USAGE}`;

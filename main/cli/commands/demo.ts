@@ -1,3 +1,4 @@
+import { commandDemoNetwork, wantsNetwork } from './eraseNetwork.js';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { assertWritable } from '../../../db/connection.js';
@@ -56,6 +57,11 @@ const OPTIONS = {
 export const DEMO_DB = path.join('ssse-out', 'ssse.db');
 
 export async function commandDemoStore(args: string[], io: CliIo): Promise<number> {
+  // `ssse demo --model mlp:…` runs the network demo (stand-alone, not recorded in the store).
+  if (wantsNetwork(args)) {
+    await commandDemoNetwork(args, io);
+    return 0;
+  }
   const { values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
   if (values.help) {
     io.out.write(DEMO_USAGE);

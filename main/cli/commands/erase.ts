@@ -17,6 +17,7 @@ import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { checkOutputDir, commitOutputDir, type OutputFile } from '../../engine/output.js';
 import { ProgressBars } from '../progressBar.js';
 import { parseChoice, parseNumber, usageError, type CliIo } from '../options.js';
+import { commandEraseNetwork, wantsNetwork } from './eraseNetwork.js';
 
 /**
  * The bundled default data: the first 3,000/1,000 Fashion-MNIST images (see its README).
@@ -254,6 +255,7 @@ function limits(values: EraseValues): { limitTrain?: number; limitTest?: number 
 }
 
 export async function commandErase(args: string[], io: CliIo): Promise<void> {
+  if (wantsNetwork(args)) return commandEraseNetwork(args, io);
   const { values } = parseArgs({ args, options: ERASE_OPTIONS, strict: true, allowPositionals: false });
   if (values.help) {
     io.out.write(ERASE_USAGE);

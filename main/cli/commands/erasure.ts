@@ -1,3 +1,4 @@
+import { commandEraseNetwork, wantsNetwork } from './eraseNetwork.js';
 import { parseArgs } from 'node:util';
 import { assertWritable, type Store } from '../../../db/connection.js';
 import { isSsseError } from '../../engine/errors.js';
@@ -56,6 +57,7 @@ export function usesStore(args: string[]): boolean {
 
 /** `ssse erase`: against the store with --model/--resume, else the stand-alone --dataset form. */
 export async function commandEraseAny(args: string[], io: CliIo): Promise<void | number> {
+  if (wantsNetwork(args)) return commandEraseNetwork(args, io);
   return usesStore(args) ? commandEraseModel(args, io) : commandErase(args, io);
 }
 

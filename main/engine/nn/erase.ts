@@ -1,0 +1,408 @@
+/**
+ * One erasure request on a network, from data to verdict (the non-convex half of the paper):
+ * θ* (trained from the seed, cached, or loaded) → the Fisher's rows G at θ* (mini-batch-averaged
+ * gradients) → Σ_{i∈S}∇ℓ_i(θ*) → F̂⁻¹ applied block by block → θ̂_ε = θ* + ε/(n−k)·F̂⁻¹Σ∇ℓ_i →
+ * optionally θ*_{−S} retrained with the same seed, order and settings, and R more retrainings
+ * with other seeds for the spread → the ε sweep and every metric of SSSE.md.
+ *
+ * The Fisher's memory is planned and checked against the budget before any training starts.
+ */
+import * as path from 'node:path';
+import { currentBackend } from '../backend.js';
+import { ArtefactCache } from '../cache.js';
+import type { Dataset } from '../data/types.js';
+import { datasetFingerprint, ENGINE_VERSION } from '../erase.js';
+import { SsseError } from '../errors.js';
+import { sha256Bytes, sha256Json } from '../hash.js';
+import { chooseEpsilon, type SplitAccuracy, type SweepRow } from '../linear/sweep.js';
+import { report, throwIfCancelled, type RunControl } from '../progress.js';
+import { describePlan, planBlockFisher, solveBlockFisher, type BlockPlan, type NetworkFisherMethod } from './blockFisher.js';
+import {
+  accuracyDifference,
+  evaluateParams,
+  networkEpsilonGrid,
+  NetworkStepEvaluator,
+  retrainSpread,
+  stepParams,
+  type AccuracyDifference,
+  type EvalSplit,
+  type ModelEval,
+  type PerClass,
+  type RetrainSpread,
+  type SplitKey,
+} from './evaluate.js';
+import { fisherGroups, fisherRows, removalGradient, type FisherRows } from './gradients.js';
+import { loadLayersModelFromFiles } from './loadModel.js';
+import { checkData, getParams, setParams, type Network, type ParamTensor } from './network.js';
+import { buildNetwork, formatModelSpec, inputShapeFor, type ModelSpec } from './spec.js';
+import { checkSgd, trainNetwork, type ClassData, type SgdConfig } from './train.js';
+
+export type NetworkSource =
+  | { kind: 'spec'; spec: ModelSpec; imageShape: number[] | null }
+  /** weights 'trained': the file's weights are θ*; 'initial': they are where training starts. */
+  | { kind: 'file'; path: string; weights: 'trained' | 'initial' };
+
+/** How S was chosen, recorded in summary.json. */
+export type RemovalDescription =
+  | { kind: 'file'; file: string }
+  | { kind: 'class'; class: number; fraction: number; seed: number }
+  | { kind: 'random'; fraction: number; seed: number };
+
+export interface NetworkEraseConfig extends RunControl {
+  source: NetworkSource;
+  sgd: SgdConfig;
+  /** m: samples per Fisher row (the paper: 10). */
+  fisherBatch: number;
+  blockSize: number;
+  damping: number;
+  fisherMethod: NetworkFisherMethod;
+  /** Bytes the Fisher may use. */
+  memoryBudget: number;
+  epsilon: number | null;
+  epsilonGrid: number[] | null;
+  verify: 'retrain' | 'none';
+  /** R retrainings on D \ S with seeds seed+1 … seed+R, for the spread (0: none). */
+  retrainSeeds: number;
+  cacheDir: string | null;
+  removal?: RemovalDescription;
+  /** One-line statements made before long work (the memory plan). */
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_NETWORK_CONFIG = {
+  fisherBatch: 10,
+  blockSize: 2048,
+  fisherMethod: 'auto' as NetworkFisherMethod,
+  retrainSeeds: 0,
+};
+
+export interface NetworkEraseSummary {
+  engine_version: string;
+  model_kind: 'network';
+  model: {
+    source: string;
+    weights: 'trained-here' | 'file-as-theta-star' | 'file-as-initial';
+    softmax_output_removed: boolean;
+    input_shape: number[];
+    classes: number;
+    p: number;
+    parameter_order: string;
+    parameters: ParamTensor[];
+  };
+  dataset: { dir: string; format: string; fingerprint: string; files: { path: string; sha256: string; bytes: number }[] };
+  n: number;
+  k: number;
+  d: number;
+  class_names: string[];
+  removal: RemovalDescription | null;
+  removed_ids: string[];
+  removed_class_counts: number[];
+  sgd: SgdConfig;
+  l2: number;
+  damping: number;
+  seed: number;
+  fisher: {
+    batch: number;
+    N: number;
+    block_size: number;
+    blocks: number;
+    method: NetworkFisherMethod;
+    block_methods: BlockPlan['methodCounts'];
+    memory_bytes: number;
+    memory_budget_bytes: number;
+  };
+  verify: 'retrain' | 'none';
+  epsilon: number;
+  epsilon_rule: 'given' | 'max_gamma_S' | 'min_accuracy_difference';
+  gamma_S: number | null;
+  normalized_distance: number | null;
+  auc: { star: (number | null)[]; hat: (number | null)[]; retrained: (number | null)[] | null };
+  accuracy: { star: SplitAccuracy; hat: SplitAccuracy; retrained: SplitAccuracy | null };
+  per_class_accuracy: { star: PerClass; hat: PerClass; retrained: PerClass | null };
+  accuracy_difference: { star: AccuracyDifference; hat: AccuracyDifference } | null;
+  sweep: SweepRow[];
+  retrain_spread?: RetrainSpread;
+  training: { epoch_loss: number[] | null; steps: number | null };
+  retraining: { epoch_loss: number[]; steps: number } | null;
+  parameter_sha256: { star: string; hat: string; retrained: string | null };
+  cache: { dir: string | null; theta_star: 'hit' | 'miss' | 'off' };
+  backend: string;
+  backend_provider: string;
+  timings_s: { train: number; fisher: number; erase: number; retrain: number | null; retrain_spread: number | null; evaluate: number };
+}
+
+export interface NetworkEraseOutcome {
+  summary: NetworkEraseSummary;
+  net: Network;
+  thetaStar: Float32Array;
+  thetaHat: Float32Array;
+  thetaRetrained: Float32Array | null;
+}
+
+export const PARAMETER_ORDER =
+  'model.trainableWeights in order (layer by layer from input to output, kernel before bias), each flattened row-major in its TensorFlow.js shape (Dense kernel [inputs, units], Conv2D kernel [height, width, in channels, filters])';
+
+function seconds(since: number): number {
+  return Math.round(performance.now() - since) / 1e3;
+}
+
+/** Progress of item `index` of `count` runs of the same phase, as one bar. */
+function scaled(control: RunControl, index: number, count: number): RunControl {
+  const out: RunControl = {};
+  if (control.signal) out.signal = control.signal;
+  if (control.onProgress) {
+    const listener = control.onProgress;
+    out.onProgress = (e) => listener({ phase: e.phase, done: index * e.total + e.done, total: count * e.total });
+  }
+  return out;
+}
+
+/** Builds or loads the network the config names, for this dataset. */
+export async function networkFor(dataset: Dataset, source: NetworkSource): Promise<{ net: Network; softmaxRemoved: boolean; sourceKey: unknown }> {
+  const classes = dataset.numClasses;
+  if (classes === null) {
+    throw new SsseError('BAD_INPUT', `${dataset.dir}: a network needs class ids as labels (one per row); this dataset has binary attributes`);
+  }
+  if (source.kind === 'spec') {
+    const net = buildNetwork(source.spec, inputShapeFor(source.spec, dataset.d, source.imageShape), classes);
+    return { net, softmaxRemoved: false, sourceKey: { spec: formatModelSpec(source.spec), inputShape: net.inputShape } };
+  }
+  const loaded = await loadLayersModelFromFiles(source.path);
+  return { net: loaded.net, softmaxRemoved: loaded.softmaxRemoved, sourceKey: { file: loaded.sha256, weights: source.weights } };
+}
+
+/** The three evaluation splits of a dataset for a removal. */
+export function evaluationSplits(dataset: Dataset, removed: Int32Array, retained: Int32Array): Record<SplitKey, EvalSplit | null> {
+  const train = dataset.train;
+  const trainIds = train.classIds as Int32Array;
+  const test = dataset.test;
+  return {
+    removed: { features: train.features, classIds: trainIds, rows: removed },
+    retained: { features: train.features, classIds: trainIds, rows: retained },
+    test: test && test.classIds ? { features: test.features, classIds: test.classIds, rows: Int32Array.from({ length: test.n }, (_, i) => i) } : null,
+  };
+}
+
+export function complementRows(n: number, removed: ArrayLike<number>): Int32Array {
+  const gone = new Uint8Array(n);
+  for (let j = 0; j < removed.length; j++) gone[removed[j] as number] = 1;
+  const out = new Int32Array(n - removed.length);
+  let r = 0;
+  for (let i = 0; i < n; i++) if (gone[i] === 0) out[r++] = i;
+  return out;
+}
+
+export async function eraseNetwork(dataset: Dataset, removedRows: number[], config: NetworkEraseConfig): Promise<NetworkEraseOutcome> {
+  const n = dataset.train.n;
+  const k = removedRows.length;
+  if (k === 0) throw new SsseError('BAD_REQUEST', 'the removal request is empty (k = 0)');
+  if (k >= n) throw new SsseError('BAD_REQUEST', `the removal request names ${k} of n = ${n} samples; at least one must remain (k < n)`);
+  if (new Set(removedRows).size !== k || removedRows.some((i) => !(Number.isInteger(i) && i >= 0 && i < n))) {
+    throw new SsseError('BAD_REQUEST', `the removal request must name distinct rows in [0, ${n})`);
+  }
+  if (config.epsilon === null && config.verify !== 'retrain') {
+    throw new SsseError('BAD_ARGUMENT', '--epsilon: choosing ε by a sweep needs --verify retrain; give --epsilon E to erase without retraining');
+  }
+  if (!Number.isSafeInteger(config.retrainSeeds) || config.retrainSeeds < 0) {
+    throw new SsseError('BAD_ARGUMENT', `--retrain-seeds: expected a whole number ≥ 0, got ${config.retrainSeeds}`);
+  }
+  if (config.retrainSeeds === 1) {
+    throw new SsseError('BAD_ARGUMENT', '--retrain-seeds: a spread needs at least 2 retrainings (a standard deviation of one value is undefined)');
+  }
+  checkSgd(config.sgd);
+  const backend = currentBackend();
+  if (!backend) throw new SsseError('RESOURCE', 'eraseNetwork: call initBackend() first');
+
+  const { net, softmaxRemoved, sourceKey } = await networkFor(dataset, config.source);
+  const classIds = checkData(net, dataset.d, dataset.train.classIds, dataset.dir);
+  if (dataset.test) checkData(net, dataset.d, dataset.test.classIds, `${dataset.dir} (test split)`);
+  const data: ClassData = { features: dataset.train.features, classIds, n };
+  const removed = Int32Array.from(removedRows).sort();
+  const retained = complementRows(n, removed);
+
+  // The memory plan comes first: nothing is trained for a Fisher that will not fit.
+  const groups = fisherGroups(n, config.fisherBatch, config.sgd.seed);
+  const plan = planBlockFisher(groups.length, net.p, config.blockSize, config.fisherMethod, config.memoryBudget);
+  config.log?.(describePlan(plan));
+
+  const fileWeights = config.source.kind === 'file' ? getParams(net) : null;
+  const init = config.source.kind === 'file' && config.source.weights === 'initial' ? fileWeights ?? undefined : undefined;
+
+  // θ*.
+  const fingerprint = datasetFingerprint(dataset);
+  const cache = config.cacheDir ? new ArtefactCache(config.cacheDir) : null;
+  let t0 = performance.now();
+  let thetaStar: Float32Array;
+  let training: NetworkEraseSummary['training'] = { epoch_loss: null, steps: null };
+  let starCache: 'hit' | 'miss' | 'off' = 'off';
+  if (config.source.kind === 'file' && config.source.weights === 'trained') {
+    thetaStar = fileWeights as Float32Array;
+    report(config, 'train', 1, 1);
+  } else {
+    const key = sha256Json({ kind: 'nn-theta-star', v: ENGINE_VERSION, fingerprint, source: sourceKey, sgd: config.sgd, backend: backend.name });
+    starCache = cache ? 'miss' : 'off';
+    const cached = cache?.read<{ epochLoss: number[]; steps: number }>('nn-theta-star', key);
+    const first = cached?.arrays[0];
+    if (cached && first instanceof Float32Array && first.length === net.p) {
+      thetaStar = Float32Array.from(first);
+      training = { epoch_loss: cached.meta.epochLoss, steps: cached.meta.steps };
+      starCache = 'hit';
+      report(config, 'train', 1, 1);
+    } else {
+      const result = await trainNetwork(net, data, config.sgd, { ...config, phase: 'train', ...(init ? { init } : {}) });
+      thetaStar = result.theta;
+      training = { epoch_loss: result.epochLoss, steps: result.steps };
+      cache?.write('nn-theta-star', key, { epochLoss: result.epochLoss, steps: result.steps }, [thetaStar]);
+    }
+  }
+  const trainSeconds = seconds(t0);
+
+  // The Fisher's rows at θ* and the removal gradient; then F̂⁻¹ block by block.
+  t0 = performance.now();
+  setParams(net, thetaStar);
+  let G: FisherRows | null = await fisherRows(net, data, groups, config.fisherBatch, config);
+  let fisherSeconds = seconds(t0);
+  t0 = performance.now();
+  const gradient = await removalGradient(net, data, removed, config.sgd.l2, thetaStar, config);
+  const eraseSeconds = seconds(t0);
+  t0 = performance.now();
+  const solved = await solveBlockFisher(G, [gradient], { ...config, blockSize: config.blockSize, dampings: [config.damping], method: config.fisherMethod });
+  G = null; // G is the largest allocation of the run: let it go before retraining
+  const direction = solved[0]?.[0] as Float64Array;
+  for (let i = 0; i < direction.length; i++) direction[i] = (direction[i] as number) / (n - k);
+  fisherSeconds += seconds(t0);
+  report(config, 'erase', 1, 1);
+  throwIfCancelled(config, 'erasure');
+
+  // θ*_{−S}: same seed, same order without S, same settings.
+  let thetaRetrained: Float32Array | null = null;
+  let retraining: NetworkEraseSummary['retraining'] = null;
+  let retrainSeconds: number | null = null;
+  if (config.verify === 'retrain') {
+    t0 = performance.now();
+    const result = await trainNetwork(net, data, config.sgd, { ...config, exclude: removed, phase: 'retrain', ...(init ? { init } : {}) });
+    thetaRetrained = result.theta;
+    retraining = { epoch_loss: result.epochLoss, steps: result.steps };
+    retrainSeconds = seconds(t0);
+  }
+
+  const splits = evaluationSplits(dataset, removed, retained);
+
+  // The spread: R retrainings with other seeds (each evaluated at once, then dropped).
+  let spreadEvals: ModelEval[] | null = null;
+  let spreadSeeds: number[] = [];
+  let spreadSeconds: number | null = null;
+  if (config.retrainSeeds > 0) {
+    t0 = performance.now();
+    spreadEvals = [];
+    spreadSeeds = Array.from({ length: config.retrainSeeds }, (_, r) => config.sgd.seed + 1 + r);
+    for (let r = 0; r < spreadSeeds.length; r++) {
+      const sgd = { ...config.sgd, seed: spreadSeeds[r] as number };
+      const result = await trainNetwork(net, data, sgd, { ...scaled(config, r, spreadSeeds.length), exclude: removed, phase: 'retrain-spread' });
+      spreadEvals.push(evaluateParams(net, result.theta, splits));
+    }
+    spreadSeconds = seconds(t0);
+  }
+
+  // The sweep and the metrics.
+  t0 = performance.now();
+  const evaluator = new NetworkStepEvaluator(net, thetaStar, direction, thetaRetrained, splits);
+  const grid = config.epsilonGrid ?? (config.epsilon !== null ? [config.epsilon] : networkEpsilonGrid());
+  const sweep: SweepRow[] = [];
+  const hats = new Map<number, ModelEval>();
+  for (let i = 0; i < grid.length; i++) {
+    throwIfCancelled(config, 'sweep');
+    const { row, hat } = evaluator.evaluate(grid[i] as number);
+    sweep.push(row);
+    hats.set(row.epsilon, hat);
+    report(config, 'sweep', i + 1, grid.length);
+  }
+  let epsilon: number;
+  let rule: NetworkEraseSummary['epsilon_rule'];
+  if (config.epsilon !== null) {
+    epsilon = config.epsilon;
+    rule = 'given';
+  } else {
+    const chosen = chooseEpsilon(sweep);
+    epsilon = chosen.row.epsilon;
+    rule = chosen.rule;
+  }
+  const applied = sweep.find((r) => r.epsilon === epsilon) ?? evaluator.evaluate(epsilon).row;
+  const hatEval = hats.get(epsilon) ?? evaluator.evaluate(epsilon).hat;
+  const thetaHat = Float32Array.from(stepParams(thetaStar, direction, epsilon));
+  setParams(net, thetaHat);
+  const evaluateSeconds = seconds(t0);
+
+  const trainIds = classIds;
+  const removedClassCounts = new Array<number>(net.numClasses).fill(0);
+  for (const i of removed) {
+    const c = trainIds[i] as number;
+    removedClassCounts[c] = (removedClassCounts[c] as number) + 1;
+  }
+  const star = evaluator.star;
+  const retrainedEval = evaluator.retrained;
+
+  const summary: NetworkEraseSummary = {
+    engine_version: ENGINE_VERSION,
+    model_kind: 'network',
+    model: {
+      source: net.source,
+      weights: config.source.kind === 'spec' ? 'trained-here' : config.source.weights === 'trained' ? 'file-as-theta-star' : 'file-as-initial',
+      softmax_output_removed: softmaxRemoved,
+      input_shape: net.inputShape,
+      classes: net.numClasses,
+      p: net.p,
+      parameter_order: PARAMETER_ORDER,
+      parameters: net.params,
+    },
+    dataset: { dir: dataset.dir, format: dataset.format, fingerprint, files: dataset.files.map((f) => ({ ...f, path: path.resolve(f.path) })) },
+    n,
+    k,
+    d: dataset.d,
+    class_names: dataset.attributeNames,
+    removal: config.removal ?? null,
+    removed_ids: Array.from(removed, (i) => dataset.ids[i] as string),
+    removed_class_counts: removedClassCounts,
+    sgd: config.sgd,
+    l2: config.sgd.l2,
+    damping: config.damping,
+    seed: config.sgd.seed,
+    fisher: {
+      batch: config.fisherBatch,
+      N: plan.N,
+      block_size: config.blockSize,
+      blocks: plan.blocks,
+      method: config.fisherMethod,
+      block_methods: plan.methodCounts,
+      memory_bytes: plan.bytes.total,
+      memory_budget_bytes: plan.budget,
+    },
+    verify: config.verify,
+    epsilon,
+    epsilon_rule: rule,
+    gamma_S: applied.gamma_S,
+    normalized_distance: applied.normalized_distance,
+    auc: { star: star.aucs, hat: hatEval.aucs, retrained: retrainedEval?.aucs ?? null },
+    accuracy: { star: star.accuracy, hat: hatEval.accuracy, retrained: retrainedEval?.accuracy ?? null },
+    per_class_accuracy: { star: star.perClass, hat: hatEval.perClass, retrained: retrainedEval?.perClass ?? null },
+    accuracy_difference: retrainedEval
+      ? { star: accuracyDifference(star.accuracy, retrainedEval.accuracy), hat: accuracyDifference(hatEval.accuracy, retrainedEval.accuracy) }
+      : null,
+    sweep,
+    training,
+    retraining,
+    parameter_sha256: { star: sha256Bytes(thetaStar), hat: sha256Bytes(thetaHat), retrained: thetaRetrained ? sha256Bytes(thetaRetrained) : null },
+    cache: { dir: config.cacheDir, theta_star: starCache },
+    backend: backend.name,
+    backend_provider: backend.provider,
+    timings_s: { train: trainSeconds, fisher: fisherSeconds, erase: eraseSeconds, retrain: retrainSeconds, retrain_spread: spreadSeconds, evaluate: evaluateSeconds },
+  };
+  if (spreadEvals) {
+    summary.retrain_spread = retrainSpread(spreadSeeds, spreadEvals, {
+      star: star.accuracy,
+      hat: hatEval.accuracy,
+      retrained: retrainedEval?.accuracy ?? null,
+    });
+  }
+  return { summary, net, thetaStar, thetaHat, thetaRetrained };
+}

@@ -1,0 +1,123 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../../main/cli/ssse.js';
+import { initBackend } from '../../main/engine/backend.js';
+import { encodeNpy, parseNpy } from '../../main/engine/data/npy.js';
+import { loadLayersModelFromFiles } from '../../main/engine/nn/loadModel.js';
+import { disposeNetwork, getParams } from '../../main/engine/nn/network.js';
+import { randomFeatures, xorshift32 } from '../helpers/reference.js';
+
+let root = '';
+let data = '';
+
+/** A small npy dataset: 60 training and 20 test rows of 8 features, 3 classes. */
+function writeDataset(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const write = (name: string, n: number, seed: number) => {
+    const u = xorshift32(seed);
+    const ids = Int32Array.from({ length: n }, () => Math.floor(u() * 3));
+    const x = randomFeatures(n, 8, seed);
+    for (let i = 0; i < n; i++) x[i * 8 + (ids[i] as number)] = (x[i * 8 + (ids[i] as number)] as number) + 2;
+    fs.writeFileSync(path.join(dir, `${name === 'train' ? '' : 'test_'}features.npy`), encodeNpy({ dtype: 'float32', shape: [n, 8], data: x }));
+    fs.writeFileSync(path.join(dir, `${name === 'train' ? '' : 'test_'}labels.npy`), encodeNpy({ dtype: 'int32', shape: [n], data: ids }));
+  };
+  write('train', 60, 1);
+  write('test', 20, 2);
+}
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough() as unknown as NodeJS.WriteStream;
+  let o = '';
+  let e = '';
+  out.on('data', (c: Buffer) => (o += c.toString()));
+  (err as unknown as PassThrough).on('data', (c: Buffer) => (e += c.toString()));
+  const code = await main(args, { out, err });
+  return { code, out: o, err: e };
+}
+
+const FAST = ['--epochs', '3', '--batch-size', '10', '--lr', '0.1', '--fisher-batch', '3', '--block-size', '32', '--epsilon-sweep', '0.01,0.1,1', '--no-cache', '--backend', 'wasm'];
+
+before(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-cli-nn-'));
+  data = path.join(root, 'data');
+  writeDataset(data);
+  await initBackend('wasm');
+});
+
+after(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+test('ssse erase --model mlp:… --remove-class writes summary.json with per-class accuracies, θ files and a loadable erased model', async () => {
+  const out = path.join(root, 'out-class');
+  const r = await run(['erase', '--model', 'mlp:5', '--dataset', data, '--out', out, '--remove-class', '2', '--retrain-seeds', '2', ...FAST]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /ssse: Fisher: N = 20 rows × p = \d+ parameters/);
+  assert.match(r.out, /Erased all of class 2 .*: k = \d+ of n = 60 samples from mlp:5/);
+  assert.match(r.out, /retrainings over 2 seeds/);
+  const files = fs.readdirSync(out).sort();
+  assert.deepEqual(files, ['erased_model.json', 'erased_model.weights.bin', 'removed_ids.txt', 'summary.json', 'theta_hat.npy', 'theta_retrained.npy', 'theta_star.npy']);
+  const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as Record<string, unknown> & {
+    model: { p: number };
+    removal: unknown;
+    per_class_accuracy: Record<string, { removed: unknown[]; retained: unknown[]; test: unknown[] }>;
+    retrain_spread: { seeds: number[] };
+  };
+  assert.deepEqual(s.removal, { kind: 'class', class: 2, fraction: 1, seed: 0 });
+  for (const m of ['star', 'hat', 'retrained']) {
+    assert.equal(s.per_class_accuracy[m]?.test.length, 3);
+  }
+  assert.deepEqual(s.retrain_spread.seeds, [1, 2]);
+  const hat = parseNpy(fs.readFileSync(path.join(out, 'theta_hat.npy')), 'theta_hat.npy');
+  assert.deepEqual(hat.shape, [s.model.p]);
+  const loaded = await loadLayersModelFromFiles(path.join(out, 'erased_model.json'));
+  try {
+    assert.deepEqual(getParams(loaded.net), hat.data);
+  } finally {
+    disposeNetwork(loaded.net);
+  }
+});
+
+test('a model.json can be brought in: its weights are θ*', async () => {
+  const first = path.join(root, 'out-first');
+  assert.equal((await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', first, '--remove-fraction', '0.1', ...FAST])).code, 0);
+  const out = path.join(root, 'out-file');
+  const r = await run(['erase', '--model', path.join(first, 'erased_model.json'), '--dataset', data, '--out', out, '--remove-fraction', '0.1', '--json', ...FAST]);
+  assert.equal(r.code, 0, r.err);
+  const s = JSON.parse(r.out) as { model: { weights: string; source: string }; removal: { kind: string }; timings_s: { train: number } };
+  assert.equal(s.model.weights, 'file-as-theta-star');
+  assert.equal(s.removal.kind, 'random');
+  const star = parseNpy(fs.readFileSync(path.join(out, 'theta_star.npy')), 'theta_star.npy');
+  const given = parseNpy(fs.readFileSync(path.join(first, 'theta_hat.npy')), 'theta_hat.npy');
+  assert.deepEqual(star.data, given.data);
+});
+
+test('bad network options are usage errors naming the flag, and nothing is written', async () => {
+  const out = path.join(root, 'out-bad');
+  const cases: [string[], RegExp][] = [
+    [['--remove-class', '7'], /--remove-class: expected a class id in 0\.\.2, got "7"/],
+    [['--remove-class', '1', '--remove-fraction', '0.1'], /give one of --remove, --remove-class and --remove-fraction/],
+    [['--class-fraction', '0.5'], /--class-fraction: only applies with --remove-class/],
+    [['--remove-class', '1', '--retrain-seeds', '1'], /--retrain-seeds: expected a whole number ≥ 2/],
+    [['--remove-class', '1', '--fisher-method', 'qr'], /--fisher-method: expected auto or woodbury or cholesky or sherman-morrison/],
+    [['--remove-class', '1', '--lr-schedule', 'step'], /--lr-schedule/],
+    [[], /name the samples to erase/],
+  ];
+  for (const [extra, message] of cases) {
+    const r = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', out, ...FAST, ...extra]);
+    assert.equal(r.code, 2, `${extra.join(' ')}: ${r.err}`);
+    assert.match(r.err, message);
+  }
+  const bad = await run(['erase', '--model', 'rnn:3', '--dataset', data, '--out', out, '--remove-class', '1']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--model rnn:3: expected mlp:H1,H2,…/);
+  const tooBig = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', out, '--remove-class', '1', '--memory-budget', '0.000001', ...FAST]);
+  assert.equal(tooBig.code, 1);
+  assert.match(tooBig.err, /the Fisher needs [\d.]+ KiB .* but the memory budget is 1\.0 KiB/);
+  assert.equal(fs.existsSync(out), false, 'no output folder after a refusal');
+});

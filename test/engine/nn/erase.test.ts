@@ -1,0 +1,163 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../../main/engine/backend.js';
+import { classRemoval, randomRemoval } from '../../../main/engine/data/removal.js';
+import type { Dataset, Split } from '../../../main/engine/data/types.js';
+import { SsseError } from '../../../main/engine/errors.js';
+import { eraseNetwork, type NetworkEraseConfig } from '../../../main/engine/nn/erase.js';
+import { disposeNetwork } from '../../../main/engine/nn/network.js';
+import type { ProgressEvent } from '../../../main/engine/progress.js';
+import { randomFeatures, xorshift32 } from '../../helpers/reference.js';
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+const C = 3;
+const D = 12;
+
+/** Three classes, each a noisy blob around its own mean, so that a small MLP learns them. */
+function split(n: number, seed: number): Split {
+  const u = xorshift32(seed);
+  const noise = randomFeatures(n, D, seed + 1, 0);
+  const classIds = Int32Array.from({ length: n }, () => Math.floor(u() * C));
+  const features = new Float32Array(n * D);
+  const labels = new Uint8Array(n * C);
+  for (let i = 0; i < n; i++) {
+    const c = classIds[i] as number;
+    labels[i * C + c] = 1;
+    for (let j = 0; j < D; j++) features[i * D + j] = (j % C === c ? 1 : 0) + 0.8 * (noise[i * D + j] as number);
+  }
+  return { n, features, labels, classIds };
+}
+
+function dataset(): Dataset {
+  const train = split(90, 5);
+  return {
+    dir: 'synthetic',
+    format: 'npy',
+    d: D,
+    A: C,
+    attributeNames: ['class 0', 'class 1', 'class 2'],
+    numClasses: C,
+    train,
+    ids: Array.from({ length: train.n }, (_, i) => `s${i}`),
+    test: split(30, 7),
+    files: [],
+  };
+}
+
+function config(overrides: Partial<NetworkEraseConfig> = {}): NetworkEraseConfig {
+  return {
+    source: { kind: 'spec', spec: { kind: 'mlp', hidden: [6] }, imageShape: null },
+    sgd: { epochs: 4, batchSize: 10, lr: 0.1, momentum: 0.9, lrSchedule: 'cosine', l2: 1e-4, seed: 0 },
+    fisherBatch: 3,
+    blockSize: 40,
+    damping: 1e-3,
+    fisherMethod: 'auto',
+    memoryBudget: 2 ** 30,
+    epsilon: null,
+    epsilonGrid: [0.01, 0.1, 1],
+    verify: 'retrain',
+    retrainSeeds: 0,
+    cacheDir: null,
+    ...overrides,
+  };
+}
+
+test('a whole-class erasure on a network: every figure of summary.json, ε by the accuracy rule', async () => {
+  const ds = dataset();
+  const removed = classRemoval(ds.train.classIds as Int32Array, 1, 1, 0);
+  const before = tf.memory().numTensors;
+  const logs: string[] = [];
+  const out = await eraseNetwork(ds, removed, config({ retrainSeeds: 2, removal: { kind: 'class', class: 1, fraction: 1, seed: 0 }, log: (l) => logs.push(l) }));
+  try {
+    const s = out.summary;
+    assert.equal(s.model_kind, 'network');
+    assert.equal(s.model.p, 12 * 6 + 6 + 6 * 3 + 3);
+    assert.equal(s.k, removed.length);
+    assert.deepEqual(s.removed_class_counts, [0, removed.length, 0]);
+    assert.equal(s.fisher.N, 30);
+    assert.deepEqual(s.fisher.block_methods, { woodbury: 2, cholesky: 1, 'sherman-morrison': 0 });
+    assert.match(logs[0] as string, /^Fisher: N = 30 rows × p = 99 parameters in 3 blocks of 40/);
+    assert.equal(s.gamma_S, null, 'one class in S: no one-vs-rest AUC is defined');
+    assert.equal(s.epsilon_rule, 'min_accuracy_difference');
+    const best = Math.min(...s.sweep.map((r) => r.mean_abs_accuracy_difference as number));
+    assert.equal(s.sweep.find((r) => r.epsilon === s.epsilon)?.mean_abs_accuracy_difference, best);
+    for (const model of ['star', 'hat', 'retrained'] as const) {
+      const pc = s.per_class_accuracy[model];
+      assert.ok(pc);
+      assert.equal(pc.removed?.length, C);
+      assert.deepEqual(pc.removed?.map((v) => v === null), [true, false, true], 'S holds class 1 only');
+      assert.equal(pc.retained?.length, C);
+      assert.equal(pc.test?.length, C);
+    }
+    assert.equal(s.per_class_accuracy.retrained?.removed?.[1], s.accuracy.retrained?.removed);
+    const diff = s.accuracy_difference?.hat;
+    assert.ok(diff && Math.abs((diff.removed as number) - Math.abs((s.accuracy.hat.removed as number) - (s.accuracy.retrained?.removed as number))) < 1e-15);
+    assert.deepEqual(s.retrain_spread?.seeds, [1, 2]);
+    assert.equal(s.retrain_spread?.accuracy.test.values.length, 2);
+    assert.ok(s.normalized_distance !== null && s.normalized_distance >= 0 && s.normalized_distance <= 1);
+    // θ̂ = θ* + ε·u really is what was evaluated and returned.
+    assert.notDeepEqual(out.thetaHat, out.thetaStar);
+    assert.equal(s.parameter_sha256.retrained === null, false);
+    assert.ok(Object.values(s.timings_s).every((t) => t === null || t >= 0));
+  } finally {
+    disposeNetwork(out.net);
+  }
+  assert.equal(tf.memory().numTensors, before, 'nothing but the network’s own weights was left, and they are gone');
+});
+
+test('a random removal chooses ε by the largest γ_S; θ* comes from the cache the second time', async () => {
+  const ds = dataset();
+  const removed = randomRemoval(90, 9, 3);
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-nn-cache-'));
+  try {
+    const first = await eraseNetwork(ds, removed, config({ cacheDir }));
+    disposeNetwork(first.net);
+    const second = await eraseNetwork(ds, removed, config({ cacheDir }));
+    disposeNetwork(second.net);
+    assert.equal(first.summary.cache.theta_star, 'miss');
+    assert.equal(second.summary.cache.theta_star, 'hit');
+    assert.deepEqual(second.thetaStar, first.thetaStar);
+    assert.deepEqual(second.thetaHat, first.thetaHat);
+    const s = first.summary;
+    if (s.sweep.some((r) => r.gamma_S !== null)) {
+      assert.equal(s.epsilon_rule, 'max_gamma_S');
+      assert.equal(s.gamma_S, Math.max(...s.sweep.map((r) => r.gamma_S ?? -1)));
+    }
+  } finally {
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test('a Fisher that will not fit is refused with the figure before anything is trained', async () => {
+  const events: ProgressEvent[] = [];
+  await assert.rejects(
+    eraseNetwork(dataset(), [0, 1], config({ memoryBudget: 4096, onProgress: (e) => events.push(e) })),
+    (e: unknown) => e instanceof SsseError && e.code === 'RESOURCE' && /the Fisher needs [\d.]+ KiB .* but the memory budget is 4\.0 KiB/.test(e.message),
+  );
+  assert.deepEqual(events, []);
+});
+
+test('cancelling during retraining stops the erasure', async () => {
+  const controller = new AbortController();
+  await assert.rejects(
+    eraseNetwork(dataset(), [0, 1, 2], config({ signal: controller.signal, onProgress: (e) => e.phase === 'retrain' && e.done === 3 && controller.abort() })),
+    { code: 'CANCELLED', message: /retrain was cancelled/ },
+  );
+});
+
+test('bad requests are refused', async () => {
+  const ds = dataset();
+  await assert.rejects(eraseNetwork(ds, [], config()), /empty/);
+  await assert.rejects(eraseNetwork(ds, [3, 3], config()), /distinct rows/);
+  await assert.rejects(eraseNetwork(ds, [0], config({ epsilon: null, verify: 'none' })), /needs --verify retrain/);
+  await assert.rejects(eraseNetwork(ds, [0], config({ retrainSeeds: 1 })), /at least 2 retrainings/);
+  const binary: Dataset = { ...ds, numClasses: null };
+  await assert.rejects(eraseNetwork(binary, [0], config()), /needs class ids/);
+});
