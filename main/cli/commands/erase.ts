@@ -9,6 +9,7 @@ import { randomRemoval, readRemovalFile } from '../../engine/data/removal.js';
 import type { Dataset } from '../../engine/data/types.js';
 import { DEFAULT_CONFIG, eraseLinear, type EraseConfig, type EraseOutcome } from '../../engine/erase.js';
 import type { Curvature, FisherMethod } from '../../engine/linear/fisher.js';
+import { describeFisherPlan } from '../../engine/linear/fisherBuild.js';
 import { toFeatureMajor, type LinearModel } from '../../engine/linear/model.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { checkOutputDir, commitOutputDir, type OutputFile } from '../../engine/output.js';
@@ -38,7 +39,10 @@ erase options:
   --verify retrain|none   retrain without S from scratch and measure (default retrain)
   --seed S                seed of the initial weights (default 0)
   --backend B             auto|tensorflow|wasm|cpu (default auto: the fastest available)
-  --fisher-method M       cholesky|sherman-morrison (default cholesky; both give F̂⁻¹)
+  --fisher-method M       blocked|cholesky|sherman-morrison (default blocked, the fast
+                          route; all give F̂⁻¹)
+  --workers N             worker threads for the Fisher inverse (default: one per core;
+                          0 computes it in the main thread)
   --curvature C           empirical|expected (default empirical, the paper's F̂)
   --cache-dir DIR         where θ* and F̂⁻¹ are kept between requests
                           (default $SSSE_CACHE_DIR or ~/.cache/ssse)
@@ -64,6 +68,7 @@ const ERASE_OPTIONS = {
   seed: { type: 'string' },
   backend: { type: 'string' },
   'fisher-method': { type: 'string' },
+  workers: { type: 'string' },
   curvature: { type: 'string' },
   'cache-dir': { type: 'string' },
   'no-cache': { type: 'boolean' },
@@ -92,7 +97,10 @@ function configFrom(values: EraseValues, signal: AbortSignal, bars: ProgressBars
     epsilon,
     epsilonGrid: values['epsilon-sweep'] !== undefined ? parseEpsilonList(values['epsilon-sweep']) : null,
     verify: parseChoice('verify', values.verify, 'retrain', ['retrain', 'none'] as const),
-    fisherMethod: parseChoice<FisherMethod>('fisher-method', values['fisher-method'], 'cholesky', ['cholesky', 'sherman-morrison']),
+    fisherMethod: parseChoice<FisherMethod>('fisher-method', values['fisher-method'], 'blocked', ['blocked', 'cholesky', 'sherman-morrison']),
+    ...(values.workers !== undefined
+      ? { fisherWorkers: parseNumber('workers', values.workers, 0, (v) => Number.isInteger(v) && v >= 0, 'a whole number ≥ 0') }
+      : {}),
     curvature: parseChoice<Curvature>('curvature', values.curvature, 'empirical', ['empirical', 'expected']),
     cacheDir: values['no-cache'] ? null : (values['cache-dir'] ?? defaultCacheDir()),
     signal,
@@ -157,6 +165,10 @@ async function runErase(dataset: Dataset, removed: number[], values: EraseValues
   const bars = new ProgressBars(io.err);
   try {
     const config = configFrom(values, controller.signal, bars);
+    config.onFisherPlan = (plan) => {
+      bars.finish();
+      io.err.write(`ssse: ${describeFisherPlan(plan)}\n`);
+    };
     const backend = await initBackend(parseBackendChoice(values.backend ?? 'auto'));
     io.err.write(`ssse: backend ${backend.name} (${backend.provider})\n`);
     const outcome = await eraseLinear(dataset, removed, config);

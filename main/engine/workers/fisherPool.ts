@@ -96,6 +96,10 @@ export async function runFisherPool(
       };
       const onAbort = (): void => finish(new CancelledError(phase));
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.signal?.aborted) {
+        onAbort(); // aborted before the listener was in place (e.g. from the first progress report)
+        return;
+      }
       const assign = (worker: Worker): void => {
         if (next < A) worker.postMessage({ type: 'block', a: next++ });
       };
