@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { SsseError } from '../errors.js';
 import { cholesky } from './cholesky.js';
-import type { MatMulShape } from './gram.js';
+import { product, type MatMulShape } from './product.js';
 
 /**
  * Blocked Cholesky factorisation, triangular inverse and SPD inverse whose O(d³) work is backend
@@ -10,7 +9,8 @@ import type { MatMulShape } from './gram.js';
  * Precision (mixed): the matrix being factored and its Schur complements are kept in float64 in
  * JavaScript; each diagonal block (at most `block` rows) is factored and inverted in float64;
  * the panel solves, the trailing updates and the products that build L⁻¹ and L⁻ᵀ·L⁻¹ run on
- * the backend (float32 on cpu and wasm) and are accumulated back in float64. The float32 part
+ * the backend (float32 on wasm; on the cpu backend product.ts computes them in JavaScript
+ * float64) and are accumulated back in float64. The float32 part
  * thus enters only as rounding of products whose operands are O(‖F‖^½) factors, not of
  * differences of large numbers, which is why this route, unlike a block inversion by Schur
  * complements carried entirely in float32, stays near the accuracy of the float32 Gram matrix
@@ -36,25 +36,6 @@ export interface BlockedFactor {
   l: Float64Array;
   /** Inverse of diagonal block t (rows t·block …), row-major, lower. */
   diagonalInverses: Float64Array[];
-}
-
-/** A·B on the backend for row-major float operands; returns float32 values. */
-function backendProduct(
-  a: Float32Array,
-  m: number,
-  k: number,
-  b: Float32Array,
-  n: number,
-  onMatMul?: (shape: MatMulShape) => void,
-): Float32Array {
-  onMatMul?.([m, k, n]);
-  const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
-  try {
-    // On wasm this is a fresh copy; on cpu the disposed tensor's own storage, which nothing else holds.
-    return out.dataSync() as Float32Array;
-  } finally {
-    out.dispose();
-  }
 }
 
 /** Copies rows [r0, r1) × columns [c0, c1) of a row-major d-column matrix into float32 (row by row, natively). */
@@ -121,7 +102,8 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
     const a21 = block32(s, d, k + b, d, k, k + b);
     const l11invT = new Float32Array(b * b);
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) l11invT[j * b + i] = l11inv[i * b + j] as number;
-    const l21 = backendProduct(a21, m, b, l11invT, b, options.onMatMul);
+    const panel = product(a21, m, b, l11invT, b, options.onMatMul);
+    const l21 = panel instanceof Float32Array ? panel : Float32Array.from(panel);
     const l21T = new Float32Array(b * m);
     for (let i = 0; i < m; i++) {
       const row = (k + b + i) * d + k;
@@ -132,7 +114,7 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
       }
     }
     // A₂₂ −= L₂₁·L₂₁ᵀ, lower triangle, in float64.
-    const update = backendProduct(l21, m, b, l21T, m, options.onMatMul);
+    const update = product(l21, m, b, l21T, m, options.onMatMul);
     for (let i = 0; i < m; i++) {
       const row = (k + b + i) * d + k + b;
       const ur = i * m;
@@ -156,9 +138,9 @@ export function blockedLowerInverse(factor: BlockedFactor, options: BlockedOptio
     if (k === 0) continue;
     const lRow = block32(l, d, k, k + b, 0, k); // b×k
     const xTop = block32(x, d, 0, k, 0, k); // k×k, lower
-    const tmp = backendProduct(lRow, b, k, xTop, k, options.onMatMul); // b×k
+    const tmp = product(lRow, b, k, xTop, k, options.onMatMul); // b×k
     const dinv32 = Float32Array.from(dinv);
-    const row = backendProduct(dinv32, b, b, tmp, k, options.onMatMul); // b×k
+    const row = product(dinv32, b, b, tmp instanceof Float32Array ? tmp : Float32Array.from(tmp), k, options.onMatMul); // b×k
     for (let i = 0; i < b; i++) {
       const o = (k + i) * d;
       for (let j = 0; j < k; j++) x[o + j] = -(row[i * k + j] as number);
@@ -182,7 +164,7 @@ export function inverseFromLowerInverse(x: Float32Array, d: number, nb: number, 
     const m = d - c0;
     const left = block32(xt, d, c0, d, c0, d); // m×m
     const right = block32(x, d, c0, d, c0, c1); // m×w
-    const panel = backendProduct(left, m, m, right, w, options.onMatMul); // rows c0.., cols c0..c1
+    const panel = product(left, m, m, right, w, options.onMatMul); // rows c0.., cols c0..c1
     for (let i = 0; i < m; i++) {
       const r = c0 + i;
       for (let j = 0; j < w; j++) {

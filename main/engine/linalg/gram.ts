@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { SsseError } from '../errors.js';
+import { gemm, productEngine, type MatMulShape } from './product.js';
+
+export type { MatMulShape } from './product.js';
 
 /**
  * G = scale·Σ_i w_i·x_i·x_iᵀ from row-major float32 features held in JavaScript, as backend
@@ -14,6 +17,9 @@ import { SsseError } from '../errors.js';
  * - G is symmetric, so with the columns cut into P panels only the panels on and below the
  *   diagonal are computed: (P + 1)/(2P) of the full product's work (5/8 for P = 4).
  *
+ * On the cpu backend the products are product.ts's JavaScript float64 gemm instead (tfjs's cpu
+ * matMul is slower than that), accumulated in float64.
+ *
  * Chunking also bounds the float32 rounding of each entry: within a chunk it grows with the chunk
  * length (about √c·u₃₂ for these non-negative sums) rather than with n, and adding the few chunk
  * sums costs only about √(n/c)·u₃₂ more.
@@ -26,9 +32,6 @@ export interface GramPlan {
 }
 
 export const DEFAULT_GRAM_PLAN: GramPlan = { chunkRows: 1024, panels: 4 };
-
-/** One backend product of an m×k by a k×n matrix, as reported to `onMatMul`. */
-export type MatMulShape = [m: number, k: number, n: number];
 
 export interface GramOptions {
   plan?: GramPlan;
@@ -98,8 +101,11 @@ export function weightedGramPanels(
   const xt = new Float32Array(d * chunk);
   const rowScale = new Float32Array(chunk);
   const tile = new Float32Array(chunk * Math.max(...bounds.slice(1).map((b, j) => b - (bounds[j] as number))));
-  // acc[j] accumulates G[b_j:, b_j:b_{j+1}] on the backend across chunks.
+  // acc[j] accumulates G[b_j:, b_j:b_{j+1}] across chunks: on the backend, or (javascript
+  // engine) in accJs[j].
+  const javascript = productEngine() === 'javascript';
   const acc: (tf.Tensor2D | null)[] = new Array<tf.Tensor2D | null>(P).fill(null);
+  const accJs: (Float64Array | null)[] = new Array<Float64Array | null>(P).fill(null);
   try {
     for (let r0 = 0; r0 < n; r0 += chunk) {
       const c = Math.min(chunk, n - r0);
@@ -124,6 +130,13 @@ export function weightedGramPanels(
           right.set(features.subarray(src + b0, src + b0 + w), i * w);
         }
         options.onMatMul?.([d - b0, c, w]);
+        if (javascript) {
+          const part = gemm(xtc.subarray(b0 * c), d - b0, c, right, w);
+          const target = accJs[j];
+          if (!target) accJs[j] = part;
+          else for (let t = 0; t < part.length; t++) target[t] = (target[t] as number) + (part[t] as number);
+          continue;
+        }
         const prev = acc[j] ?? null;
         acc[j] = tf.tidy((): tf.Tensor2D => {
           const product: tf.Tensor2D = tf.matMul(tf.tensor2d(xtc.subarray(b0 * c), [d - b0, c]), tf.tensor2d(right, [c, w]));
@@ -136,11 +149,10 @@ export function weightedGramPanels(
     // factorisation, but is filled so that the result is the whole symmetric matrix).
     const g = new Float64Array(d * d);
     for (let j = 0; j < P; j++) {
-      const panelTensor = acc[j];
-      if (!panelTensor) continue;
+      const panel = accJs[j] ?? acc[j]?.dataSync();
+      if (!panel) continue;
       const b0 = bounds[j] as number;
       const w = (bounds[j + 1] as number) - b0;
-      const panel = panelTensor.dataSync();
       for (let r = b0; r < d; r++) {
         const src = (r - b0) * w;
         const cEnd = Math.min(w, r - b0 + 1);
