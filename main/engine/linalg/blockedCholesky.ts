@@ -1,6 +1,7 @@
 import { SsseError } from '../errors.js';
 import { cholesky } from './cholesky.js';
 import { product, type MatMulShape } from './product.js';
+import { f32, f64, type Workspace } from './workspace.js';
 
 /**
  * Blocked Cholesky factorisation, triangular inverse and SPD inverse whose O(d³) work is backend
@@ -25,6 +26,10 @@ export interface BlockedOptions {
   what?: string;
   /** Called with the shape of every backend product (the benchmark replays them). */
   onMatMul?: (shape: MatMulShape) => void;
+  /** blockedCholesky may overwrite a float64 input with its Schur complements instead of copying it. */
+  overwrite?: boolean;
+  /** Reusable buffers (workspace.ts); results then live in it until the next call. */
+  workspace?: Workspace;
 }
 
 export const DEFAULT_BLOCK = 128;
@@ -38,10 +43,22 @@ export interface BlockedFactor {
   diagonalInverses: Float64Array[];
 }
 
-/** Copies rows [r0, r1) × columns [c0, c1) of a row-major d-column matrix into float32 (row by row, natively). */
-function block32(src: Float32Array | Float64Array, d: number, r0: number, r1: number, c0: number, c1: number): Float32Array {
+/**
+ * Copies rows [r0, r1) × columns [c0, c1) of a row-major d-column matrix into float32 (row by
+ * row, natively), into the front of `scratch`: the products copy their operands, so one scratch
+ * buffer per operand serves every step without allocating.
+ */
+function block32(
+  src: Float32Array | Float64Array,
+  d: number,
+  r0: number,
+  r1: number,
+  c0: number,
+  c1: number,
+  scratch: Float32Array,
+): Float32Array {
   const w = c1 - c0;
-  const out = new Float32Array((r1 - r0) * w);
+  const out = scratch.subarray(0, (r1 - r0) * w);
   for (let r = r0; r < r1; r++) out.set(src.subarray(r * d + c0, r * d + c1), (r - r0) * w);
   return out;
 }
@@ -77,8 +94,16 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
   checkSquare(a, d, 'blockedCholesky', what);
   const nb = Math.max(1, Math.floor(options.block ?? DEFAULT_BLOCK));
   // s holds the current Schur complement in its lower triangle (float64), l the factor.
-  const s = Float64Array.from(a);
-  const l = new Float64Array(d * d);
+  const ws = options.workspace;
+  let s: Float64Array;
+  if (options.overwrite && a instanceof Float64Array) s = a;
+  else {
+    s = f64(ws, 'chol.s', d * d);
+    s.set(a);
+  }
+  const l = f64(ws, 'chol.l', d * d, true);
+  const left = f32(ws, 'chol.left', d * nb);
+  const right = f32(ws, 'chol.right', d * nb);
   const diagonalInverses: Float64Array[] = [];
   for (let k = 0; k < d; k += nb) {
     const b = Math.min(nb, d - k);
@@ -99,12 +124,12 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) l[(k + i) * d + k + j] = l11[i * b + j] as number;
     if (m === 0) break;
     // L₂₁ = A₂₁·L₁₁⁻ᵀ: (m×b)·(b×b).
-    const a21 = block32(s, d, k + b, d, k, k + b);
+    const a21 = block32(s, d, k + b, d, k, k + b, left);
     const l11invT = new Float32Array(b * b);
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) l11invT[j * b + i] = l11inv[i * b + j] as number;
     const panel = product(a21, m, b, l11invT, b, options.onMatMul);
     const l21 = panel instanceof Float32Array ? panel : Float32Array.from(panel);
-    const l21T = new Float32Array(b * m);
+    const l21T = right.subarray(0, b * m);
     for (let i = 0; i < m; i++) {
       const row = (k + b + i) * d + k;
       for (let j = 0; j < b; j++) {
@@ -130,14 +155,17 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
  */
 export function blockedLowerInverse(factor: BlockedFactor, options: BlockedOptions = {}): Float32Array {
   const { d, block: nb, l, diagonalInverses } = factor;
-  const x = new Float32Array(d * d);
+  const ws = options.workspace;
+  const x = f32(ws, 'trinv.x', d * d, true);
+  const rowScratch = f32(ws, 'trinv.row', nb * d);
+  const topScratch = f32(ws, 'square', d * d);
   for (let t = 0, k = 0; k < d; t++, k += nb) {
     const b = Math.min(nb, d - k);
     const dinv = diagonalInverses[t] as Float64Array;
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) x[(k + i) * d + k + j] = dinv[i * b + j] as number;
     if (k === 0) continue;
-    const lRow = block32(l, d, k, k + b, 0, k); // b×k
-    const xTop = block32(x, d, 0, k, 0, k); // k×k, lower
+    const lRow = block32(l, d, k, k + b, 0, k, rowScratch); // b×k
+    const xTop = block32(x, d, 0, k, 0, k, topScratch); // k×k, lower
     const tmp = product(lRow, b, k, xTop, k, options.onMatMul); // b×k
     const dinv32 = Float32Array.from(dinv);
     const row = product(dinv32, b, b, tmp instanceof Float32Array ? tmp : Float32Array.from(tmp), k, options.onMatMul); // b×k
@@ -155,15 +183,18 @@ export function blockedLowerInverse(factor: BlockedFactor, options: BlockedOptio
  */
 export function inverseFromLowerInverse(x: Float32Array, d: number, nb: number, options: BlockedOptions = {}): Float32Array {
   checkSquare(x, d, 'inverseFromLowerInverse', options.what ?? 'matrix');
-  const xt = new Float32Array(d * d);
+  const ws = options.workspace;
+  const xt = f32(ws, 'product.xt', d * d, true);
   for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) xt[j * d + i] = x[i * d + j] as number;
   const inv = new Float32Array(d * d);
+  const leftScratch = f32(ws, 'square', d * d);
+  const rightScratch = f32(ws, 'product.right', d * nb);
   for (let c0 = 0; c0 < d; c0 += nb) {
     const c1 = Math.min(d, c0 + nb);
     const w = c1 - c0;
     const m = d - c0;
-    const left = block32(xt, d, c0, d, c0, d); // m×m
-    const right = block32(x, d, c0, d, c0, c1); // m×w
+    const left = block32(xt, d, c0, d, c0, d, leftScratch); // m×m
+    const right = block32(x, d, c0, d, c0, c1, rightScratch); // m×w
     const panel = product(left, m, m, right, w, options.onMatMul); // rows c0.., cols c0..c1
     for (let i = 0; i < m; i++) {
       const r = c0 + i;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SsseError } from '../errors.js';
 import { gemm, productEngine, type MatMulShape } from './product.js';
+import { f32, f64, type Workspace } from './workspace.js';
 
 export type { MatMulShape } from './product.js';
 
@@ -37,6 +38,8 @@ export interface GramOptions {
   plan?: GramPlan;
   /** Called with the shape of every backend product (the benchmark replays them). */
   onMatMul?: (shape: MatMulShape) => void;
+  /** Reusable buffers (workspace.ts); the result then lives in it until the next call. */
+  workspace?: Workspace;
 }
 
 /** Panel boundaries: P + 1 increasing column indices from 0 to d, multiples of 8 where possible. */
@@ -98,9 +101,10 @@ export function weightedGramPanels(
   const bounds = panelBounds(d, plan.panels);
   const P = bounds.length - 1;
   const chunk = Math.min(n, Math.max(1, Math.floor(plan.chunkRows)));
-  const xt = new Float32Array(d * chunk);
-  const rowScale = new Float32Array(chunk);
-  const tile = new Float32Array(chunk * Math.max(...bounds.slice(1).map((b, j) => b - (bounds[j] as number))));
+  const ws = options.workspace;
+  const xt = f32(ws, 'gram.xt', d * chunk);
+  const rowScale = f32(ws, 'gram.scale', chunk);
+  const tile = f32(ws, 'gram.tile', chunk * Math.max(...bounds.slice(1).map((b, j) => b - (bounds[j] as number))));
   // acc[j] accumulates G[b_j:, b_j:b_{j+1}] across chunks: on the backend, or (javascript
   // engine) in accJs[j].
   const javascript = productEngine() === 'javascript';
@@ -147,7 +151,7 @@ export function weightedGramPanels(
     }
     // The lower triangle of G from the panels (the upper triangle is not needed by the caller's
     // factorisation, but is filled so that the result is the whole symmetric matrix).
-    const g = new Float64Array(d * d);
+    const g = f64(ws, 'gram.g', d * d, true);
     for (let j = 0; j < P; j++) {
       const panel = accJs[j] ?? acc[j]?.dataSync();
       if (!panel) continue;

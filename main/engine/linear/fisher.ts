@@ -3,6 +3,8 @@ import { SsseError } from '../errors.js';
 import { cholesky, choleskyInverse } from '../linalg/cholesky.js';
 import { weightedGram } from '../linalg/weightedGram.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
+import { Workspace } from '../linalg/workspace.js';
+import { collectGarbage } from '../memory.js';
 import { fastFisherBlock } from './fisherFast.js';
 import { logits, sigmoid, type LinearModel } from './model.js';
 
@@ -150,6 +152,7 @@ export async function fisherInverse(
   const weights = fisherWeights(model, features, labels, curvature);
   const blocks: Float32Array[] = [];
   const x = method === 'cholesky' ? tf.tensor2d(features, [n, d]) : null;
+  const workspace = method === 'blocked' ? new Workspace() : undefined;
   try {
     for (let a = 0; a < A; a++) {
       throwIfCancelled(options, 'fisher');
@@ -157,11 +160,12 @@ export async function fisherInverse(
       const w = column(weights, n, A, a);
       const inv =
         method === 'blocked'
-          ? fastFisherBlock(features, n, d, w, n, options.damping)
+          ? fastFisherBlock(features, n, d, w, n, options.damping, { workspace })
           : x
             ? choleskyBlock(x, w, n, options.damping)
             : shermanMorrisonBlock(features, n, d, w, n, options.damping, options);
       blocks.push(inv instanceof Float32Array ? inv : Float32Array.from(inv));
+      if (method === 'blocked') collectGarbage(); // see memory.ts
       await yieldToEventLoop();
     }
     report(options, 'fisher', A, A);

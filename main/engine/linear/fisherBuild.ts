@@ -39,10 +39,15 @@ export interface FisherPlan {
  */
 export const RUNTIME_BYTES_PER_WORKER = 40e6;
 
-/** Working memory of one block: see fisherFast.ts (float64 Schur complement, float32 factor, L⁻¹, its transpose, the result, backend copies) and gram.ts (one chunk, transposed, and its tile). */
+/**
+ * Working memory of one block in progress: the reused buffers (workspace.ts: float64 Gram and
+ * factor, float32 L⁻¹, its transpose and a square scratch; gram.ts's transposed chunk) plus what
+ * is allocated and dropped within a block (backend results). Measured on the reference machine
+ * (wasm, d = 784): about 23 MB of buffers and 30 MB transient, i.e. ≈ 60·d² + 16·d·chunk bytes.
+ */
 export function workingBytesPerBlock(d: number, n: number, plan: GramPlan = DEFAULT_GRAM_PLAN): number {
   const chunk = Math.min(n, plan.chunkRows);
-  return 40 * d * d + 16 * d * chunk;
+  return 60 * d * d + 16 * d * chunk;
 }
 
 /** Memory the system reports available to this process (cgroup limit included where set). */

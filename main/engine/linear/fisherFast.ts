@@ -1,6 +1,7 @@
 import { SsseError } from '../errors.js';
 import { blockedSpdInverse, DEFAULT_BLOCK } from '../linalg/blockedCholesky.js';
 import { DEFAULT_GRAM_PLAN, weightedGramPanels, type GramPlan, type MatMulShape } from '../linalg/gram.js';
+import type { Workspace } from '../linalg/workspace.js';
 
 /**
  * One block of F̂⁻¹ by the fast route: F̂ = λ_F·I + (1/N)·Σ_j w_j·x_j·x_jᵀ as chunked, symmetric
@@ -14,6 +15,8 @@ export interface FastBlockOptions {
   /** Diagonal block size of the Cholesky factorisation. */
   block?: number;
   onMatMul?: (shape: MatMulShape) => void;
+  /** Buffers reused from block to block (the result is always a fresh array). */
+  workspace?: Workspace;
 }
 
 export function fastFisherBlock(
@@ -32,11 +35,14 @@ export function fastFisherBlock(
   const f = weightedGramPanels(features, n, d, rowWeights, 1 / N, {
     plan: options.gramPlan ?? DEFAULT_GRAM_PLAN,
     ...(options.onMatMul ? { onMatMul: options.onMatMul } : {}),
+    ...(options.workspace ? { workspace: options.workspace } : {}),
   });
   for (let j = 0; j < d; j++) f[j * d + j] = (f[j * d + j] as number) + damping;
   return blockedSpdInverse(f, d, {
     block: options.block ?? DEFAULT_BLOCK,
     what: 'Fisher block',
+    overwrite: true, // f is this function's own
     ...(options.onMatMul ? { onMatMul: options.onMatMul } : {}),
+    ...(options.workspace ? { workspace: options.workspace } : {}),
   });
 }

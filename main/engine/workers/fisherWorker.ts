@@ -1,7 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend.js';
 import { isSsseError } from '../errors.js';
+import { Workspace } from '../linalg/workspace.js';
 import { fastFisherBlock } from '../linear/fisherFast.js';
+import { collectGarbage } from '../memory.js';
 import type { FisherWorkerData, FromWorker, ToWorker } from './fisherMessages.js';
 
 /**
@@ -28,16 +30,19 @@ async function main(): Promise<void> {
   const weights = new Float64Array(data.weights);
   const store = new Float32Array(data.store);
   const column = new Float64Array(n);
+  const workspace = new Workspace();
   port.on('message', (message: ToWorker) => {
     try {
       const t0 = performance.now();
       const a = message.a;
       for (let i = 0; i < n; i++) column[i] = weights[i * A + a] as number;
       const inv = fastFisherBlock(features, n, d, column, data.N, data.damping, {
+        workspace,
         ...(data.block !== undefined ? { block: data.block } : {}),
         ...(data.gramPlan !== undefined ? { gramPlan: data.gramPlan } : {}),
       });
       store.set(inv, a * d * d);
+      collectGarbage(); // see memory.ts: keeps this thread's peak near its live memory
       send({ type: 'done', a, seconds: (performance.now() - t0) / 1e3 });
     } catch (e) {
       fail(e);

@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+/** Timing and memory helpers for the benchmark (bench/run.ts). */
+
+export interface Timing {
+  /** Median of the runs, seconds. */
+  median_s: number;
+  runs_s: number[];
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+export function timing(runs: number[]): Timing {
+  return { median_s: median(runs), runs_s: runs.map((r) => Number(r.toPrecision(4))) };
+}
+
+export function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
+ * Peak resident memory of a phase, Linux: writing 5 to /proc/self/clear_refs resets the
+ * process's high-water mark (VmHWM) to its current RSS, so VmHWM read afterwards is the phase's
+ * peak. Worker threads live in this process, so their memory is included. Null where the files
+ * are missing (not Linux) or not writable.
+ */
+export interface PeakRss {
+  before_bytes: number;
+  peak_bytes: number | null;
+  /** peak − before: what the phase added at its worst. */
+  increase_bytes: number | null;
+}
+
+function vmHwmBytes(): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function resetPeak(): boolean {
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function withPeakRss<T>(f: () => Promise<T> | T): Promise<{ value: T; rss: PeakRss }> {
+  gc();
+  const before = process.memoryUsage().rss;
+  const reset = resetPeak();
+  const value = await f();
+  const peak = reset ? vmHwmBytes() : null;
+  return { value, rss: { before_bytes: before, peak_bytes: peak, increase_bytes: peak === null ? null : Math.max(0, peak - before) } };
+}
+
+/** Runs f `runs` times; returns the timing and the worst peak increase over the runs. */
+export async function measure(runs: number, f: (run: number) => Promise<unknown> | unknown): Promise<Timing & { rss: PeakRss }> {
+  const times: number[] = [];
+  let worst: PeakRss | null = null;
+  for (let r = 0; r < runs; r++) {
+    const { rss, value } = await withPeakRss(async () => {
+      const t0 = performance.now();
+      await f(r);
+      return (performance.now() - t0) / 1e3;
+    });
+    times.push(value);
+    if (!worst || (rss.increase_bytes ?? 0) > (worst.increase_bytes ?? 0)) worst = rss;
+  }
+  return { ...timing(times), rss: worst as PeakRss };
+}
+
+export function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    cpu_model: cpus[0]?.model ?? 'unknown',
+    logical_cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
+    total_memory_bytes: os.totalmem(),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+    load_average_at_start: os.loadavg().map((v) => Number(v.toFixed(2))),
+  };
+}
+
+export function mb(bytes: number | null | undefined): string {
+  return bytes === null || bytes === undefined ? 'n/a' : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+export function secs(s: number | null | undefined): string {
+  if (s === null || s === undefined) return 'n/a';
+  if (s < 0.01) return `${(s * 1e3).toFixed(2)} ms`;
+  if (s < 1) return `${(s * 1e3).toFixed(0)} ms`;
+  return `${s.toFixed(2)} s`;
+}
