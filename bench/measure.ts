@@ -7,6 +7,13 @@ export interface Timing {
   /** Median of the runs, seconds. */
   median_s: number;
   runs_s: number[];
+  /**
+   * CPU seconds the process used (all threads, user + system), median over the runs, and that
+   * divided by the wall time: the cores this phase actually got. On a shared machine a phase
+   * that could use two cores may get fewer; this shows it.
+   */
+  cpu_median_s?: number;
+  cores_used?: number;
 }
 
 export function median(values: number[]): number {
@@ -15,8 +22,19 @@ export function median(values: number[]): number {
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-export function timing(runs: number[]): Timing {
-  return { median_s: median(runs), runs_s: runs.map((r) => Number(r.toPrecision(4))) };
+export function timing(runs: number[], cpu?: number[]): Timing {
+  const t: Timing = { median_s: median(runs), runs_s: runs.map((r) => Number(r.toPrecision(4))) };
+  if (cpu && cpu.length === runs.length) {
+    t.cpu_median_s = Number(median(cpu).toPrecision(4));
+    t.cores_used = Number((cpu.reduce((a, b) => a + b, 0) / runs.reduce((a, b) => a + b, 0)).toFixed(2));
+  }
+  return t;
+}
+
+/** CPU seconds used by this process (all threads) since `since` (a process.cpuUsage() value). */
+export function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
 }
 
 export function gc(): void {
@@ -66,17 +84,20 @@ export async function withPeakRss<T>(f: () => Promise<T> | T): Promise<{ value: 
 /** Runs f `runs` times; returns the timing and the worst peak increase over the runs. */
 export async function measure(runs: number, f: (run: number) => Promise<unknown> | unknown): Promise<Timing & { rss: PeakRss }> {
   const times: number[] = [];
+  const cpu: number[] = [];
   let worst: PeakRss | null = null;
   for (let r = 0; r < runs; r++) {
     const { rss, value } = await withPeakRss(async () => {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await f(r);
-      return (performance.now() - t0) / 1e3;
+      return [(performance.now() - t0) / 1e3, cpuSeconds(c0)] as const;
     });
-    times.push(value);
+    times.push(value[0]);
+    cpu.push(value[1]);
     if (!worst || (rss.increase_bytes ?? 0) > (worst.increase_bytes ?? 0)) worst = rss;
   }
-  return { ...timing(times), rss: worst as PeakRss };
+  return { ...timing(times, cpu), rss: worst as PeakRss };
 }
 
 export function machine(): Record<string, unknown> {

@@ -19,7 +19,7 @@ import { removalGradient, ssseDirection } from '../main/engine/linear/ssseStep.j
 import { erasureFromStore, storedStep } from '../main/engine/linear/storedErasure.js';
 import { defaultEpsilonGrid, StepEvaluator } from '../main/engine/linear/sweep.js';
 import { trainLinear } from '../main/engine/linear/train.js';
-import { gc, machine, mb, measure, median, secs, timing, withPeakRss, type PeakRss, type Timing } from './measure.js';
+import { cpuSeconds, gc, machine, mb, measure, median, secs, timing, withPeakRss, type PeakRss, type Timing } from './measure.js';
 
 /**
  * `npm run bench`: every figure of issue 8, each the median of several runs, every ratio taken
@@ -239,6 +239,7 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   log(`  ${describeFisherPlan(plan2)}`);
   log(`  fast Fisher path: in-process, 1 worker, 2 workers (${fastRuns} runs each, interleaved)`);
   const fisherTimes: Record<string, number[]> = { in_process: [], workers_1: [], workers_2: [] };
+  const fisherCpu: Record<string, number[]> = { in_process: [], workers_1: [], workers_2: [] };
   const fisherRss: Record<string, PeakRss | null> = { in_process: null, workers_1: null, workers_2: null };
   let fisher: FisherInverse | null = null;
   for (let r = 0; r < fastRuns; r++) {
@@ -248,18 +249,23 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
       ['workers_2', 2],
     ] as const) {
       const { value, rss } = await withPeakRss(async () => {
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         fisher = await buildFisherInverse(star, features, labels, n, { damping: DAMPING, workers });
-        return (performance.now() - t0) / 1e3;
+        return [(performance.now() - t0) / 1e3, cpuSeconds(c0)] as const;
       });
-      (fisherTimes[label] as number[]).push(value);
+      (fisherTimes[label] as number[]).push(value[0]);
+      (fisherCpu[label] as number[]).push(value[1]);
       const prev = fisherRss[label];
       if (!prev || (rss.increase_bytes ?? 0) > (prev.increase_bytes ?? 0)) fisherRss[label] = rss;
     }
-    log(`    run ${r + 1}: in-process ${secs(fisherTimes['in_process']?.[r])}, 1 worker ${secs(fisherTimes['workers_1']?.[r])}, 2 workers ${secs(fisherTimes['workers_2']?.[r])}`);
+    log(
+      `    run ${r + 1}: in-process ${secs(fisherTimes['in_process']?.[r])}, 1 worker ${secs(fisherTimes['workers_1']?.[r])}, ` +
+        `2 workers ${secs(fisherTimes['workers_2']?.[r])} (CPU ${secs(fisherCpu['workers_2']?.[r])}); load ${os.loadavg()[0]?.toFixed(2)}`,
+    );
   }
   for (const label of Object.keys(fisherTimes)) {
-    phases[`fisher_fast_${label}`] = { ...timing(fisherTimes[label] as number[]), rss: fisherRss[label] as PeakRss };
+    phases[`fisher_fast_${label}`] = { ...timing(fisherTimes[label] as number[], fisherCpu[label]), rss: fisherRss[label] as PeakRss };
   }
   const fisherBuilt = fisher as unknown as FisherInverse;
 
@@ -444,6 +450,7 @@ function table(results: SettingResult[]): string {
     ['Fisher: fast, in-process', (r) => secs(r.phases['fisher_fast_in_process']?.median_s)],
     ['Fisher: fast, 1 worker', (r) => secs(r.phases['fisher_fast_workers_1']?.median_s)],
     ['Fisher: fast, 2 workers', (r) => secs(r.phases['fisher_fast_workers_2']?.median_s)],
+    ['cores obtained: Fisher 1 w / 2 w', (r) => `${r.phases['fisher_fast_workers_1']?.cores_used ?? 'n/a'} / ${r.phases['fisher_fast_workers_2']?.cores_used ?? 'n/a'}`],
     ['one block: fast / its products', (r) => `${secs(r.fast_block.seconds.median_s)} / ${secs(r.fast_block.matmul_seconds.median_s)} (${r.fast_block.gflop} GFLOP)`],
     ['accuracy: fast vs float64 direct', (r) => `${r.accuracy['fast_vs_float64_direct_rel_frob']} (applied ${r.accuracy['fast_vs_float64_direct_applied_to_removal_gradient']})`],
     ['one erasure against stored artefacts', (r) => secs(r.phases['erasure_stored']?.median_s)],
@@ -508,6 +515,7 @@ async function main(): Promise<void> {
       fisher_memory_ratio: '(peak RSS increase of the build + the training data already resident) / (F̂⁻¹ storage + data); the data (features + labels) counts once, as in the target',
       literal: `the literal loop is timed on ${LITERAL_ROWS} rows of one block and extrapolated linearly`,
       erasure_vs_retrain: 'retraining is trainLinear on D \\ S on the calling thread (not spread over workers)',
+      cores_used: 'process CPU seconds (all threads) / wall seconds over a phase: how many cores it actually got on this shared machine',
     },
     skipped,
   };
