@@ -122,3 +122,54 @@ export function secs(s: number | null | undefined): string {
   if (s < 1) return `${(s * 1e3).toFixed(0)} ms`;
   return `${s.toFixed(2)} s`;
 }
+
+/**
+ * CPU seconds per thread of this process (Linux: /proc/self/task/<tid>/stat, utime + stime in
+ * clock ticks of 1/100 s). Worker threads end when a build ends, so a sampler keeps the last value
+ * seen for every thread while the phase runs (it fires while the main thread awaits the workers).
+ */
+function threadTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+export class ThreadCpuSampler {
+  private readonly start = threadTicks();
+  private readonly last = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(intervalMs = 50) {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  private sample(): void {
+    for (const [tid, ticks] of threadTicks()) this.last.set(tid, ticks);
+  }
+
+  /** Stops; returns CPU seconds per thread that ran during the phase, largest first. */
+  stop(): number[] {
+    clearInterval(this.timer);
+    this.sample();
+    const out: number[] = [];
+    for (const [tid, ticks] of this.last) {
+      const used = (ticks - (this.start.get(tid) ?? 0)) / 100;
+      if (used > 0) out.push(used);
+    }
+    return out.sort((a, b) => b - a);
+  }
+}
