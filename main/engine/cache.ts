@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { sha256Bytes } from './hash.js';
 
 /**
@@ -8,6 +9,13 @@ import { sha256Bytes } from './hash.js';
  * (with the payload's SHA-256), then float payload arrays back to back. Entries are written to a
  * temporary name and renamed, so a killed process never leaves a half-written entry; an entry
  * that fails its checksum is treated as absent (and replaced) rather than trusted.
+ *
+ * Entries written since the streamed reader (`open`) also carry one CRC-32 per array in the header
+ * (`array_crc32`), so that a single array can be read at its offset and checked on its own: an
+ * erasure then reads the Fisher blocks it needs, one at a time, instead of the whole file. Older
+ * entries lack the field and are read whole (and checked by their SHA-256) on first use; readers
+ * that predate the field ignore it. CRC-32 guards against damage, like the SHA-256 it complements;
+ * neither is a defence against someone who can rewrite the cache.
  */
 export interface CacheEntry<M> {
   meta: M;
@@ -15,6 +23,57 @@ export interface CacheEntry<M> {
 }
 
 const MAGIC = 'SSSECACHE1';
+
+interface Header<M> {
+  magic: string;
+  dtype: 'float32' | 'float64';
+  lengths: number[];
+  sha256: string;
+  /** CRC-32 of each array's bytes (absent in entries from before the streamed reader). */
+  array_crc32?: number[];
+  meta: M;
+}
+
+type ZlibWithCrc = typeof zlib & { crc32?: (data: Uint8Array, value?: number) => number };
+
+let crcTable: Int32Array | null = null;
+
+/** CRC-32 (IEEE, as zlib and gzip): zlib's native one where Node has it (≥ 20.15), else crc32Table. */
+export function crc32(bytes: Uint8Array): number {
+  const native = (zlib as ZlibWithCrc).crc32;
+  return native ? native(bytes) >>> 0 : crc32Table(bytes);
+}
+
+/** The same CRC-32 in JavaScript, byte by byte from a 256-entry table (for Node without zlib.crc32). */
+export function crc32Table(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Int32Array(256);
+    for (let i = 0; i < 256; i++) {
+      let c = i;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[i] = c;
+    }
+  }
+  let c = -1;
+  for (let i = 0; i < bytes.length; i++) c = (crcTable[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/** A stored entry opened for positioned reads: its header now, each array when asked for. */
+export interface EntryReader<M> {
+  readonly meta: M;
+  readonly dtype: 'float32' | 'float64';
+  readonly lengths: readonly number[];
+  /** Bytes read from the file so far (header included). */
+  readonly bytesRead: number;
+  /**
+   * Array i, read at its offset and checked against its CRC-32, or null when it is damaged.
+   * `scratch` (at least the array's byte length) is reused instead of allocating, in which case
+   * the result is a view on it, valid until the next read into the same scratch.
+   */
+  readArray(i: number, scratch?: ArrayBuffer): Float32Array | Float64Array | null;
+  close(): void;
+}
 
 export class ArtefactCache {
   constructor(readonly dir: string) {}
@@ -70,6 +129,93 @@ export class ArtefactCache {
     }
   }
 
+  /**
+   * Opens an entry for positioned reads: reads and checks its header and size only. Null when
+   * absent or damaged. An entry without per-array checksums is read whole and checked here.
+   */
+  open<M>(kind: string, key: string): EntryReader<M> | null {
+    const file = this.file(kind, key);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return null;
+    }
+    let keep = false;
+    try {
+      const size = fs.fstatSync(fd).size;
+      const lengthField = Buffer.alloc(4);
+      if (size < 4 || fs.readSync(fd, lengthField, 0, 4, 0) !== 4) return null;
+      const headerLength = lengthField.readUInt32LE(0);
+      if (headerLength > size - 4) return null;
+      const headerBytes = Buffer.alloc(headerLength);
+      if (fs.readSync(fd, headerBytes, 0, headerLength, 4) !== headerLength) return null;
+      const header = JSON.parse(headerBytes.toString('utf8')) as Header<M>;
+      if (header.magic !== MAGIC || !Array.isArray(header.lengths)) return null;
+      const width = header.dtype === 'float32' ? 4 : 8;
+      const start = 4 + headerLength;
+      const total = header.lengths.reduce((s, l) => s + l, 0);
+      if (size !== start + total * width) return null;
+      const crcs = header.array_crc32;
+      if (!Array.isArray(crcs) || crcs.length !== header.lengths.length) {
+        // An entry from before per-array checksums: read and check it whole, serve from memory.
+        const whole = this.read<M>(kind, key);
+        if (!whole) return null;
+        const arrays = whole.arrays as (Float32Array | Float64Array)[];
+        return {
+          meta: whole.meta,
+          dtype: header.dtype,
+          lengths: header.lengths,
+          bytesRead: size,
+          readArray: (i) => arrays[i] ?? null,
+          close: () => undefined,
+        };
+      }
+      const offsets: number[] = [];
+      let offset = start;
+      for (const len of header.lengths) {
+        offsets.push(offset);
+        offset += len * width;
+      }
+      let bytesRead = 4 + headerLength;
+      let open = true;
+      keep = true;
+      return {
+        meta: header.meta,
+        dtype: header.dtype,
+        lengths: header.lengths,
+        get bytesRead() {
+          return bytesRead;
+        },
+        readArray(i: number, scratch?: ArrayBuffer): Float32Array | Float64Array | null {
+          if (!open) throw new Error(`${file}: read after close`);
+          const len = header.lengths[i];
+          const at = offsets[i];
+          if (len === undefined || at === undefined) return null;
+          const bytes = len * width;
+          const target = scratch && scratch.byteLength >= bytes ? new Uint8Array(scratch, 0, bytes) : new Uint8Array(bytes);
+          let got = 0;
+          while (got < bytes) {
+            const r = fs.readSync(fd, target, got, bytes - got, at + got);
+            if (r === 0) return null;
+            got += r;
+          }
+          bytesRead += bytes;
+          if (crc32(target) !== crcs[i]) return null;
+          return width === 4 ? new Float32Array(target.buffer, 0, len) : new Float64Array(target.buffer, 0, len);
+        },
+        close(): void {
+          if (open) fs.closeSync(fd);
+          open = false;
+        },
+      };
+    } catch {
+      return null;
+    } finally {
+      if (!keep) fs.closeSync(fd);
+    }
+  }
+
   write<M>(kind: string, key: string, meta: M, arrays: Float32Array[] | Float64Array[]): string {
     fs.mkdirSync(this.dir, { recursive: true });
     const dtype = arrays[0] instanceof Float64Array ? 'float64' : 'float32';
@@ -78,7 +224,14 @@ export class ArtefactCache {
     );
     const payload = Buffer.concat(parts);
     const header = Buffer.from(
-      JSON.stringify({ magic: MAGIC, dtype, lengths: arrays.map((a) => a.length), sha256: sha256Bytes(payload), meta }),
+      JSON.stringify({
+        magic: MAGIC,
+        dtype,
+        lengths: arrays.map((a) => a.length),
+        sha256: sha256Bytes(payload),
+        array_crc32: parts.map((p) => crc32(p)),
+        meta,
+      }),
       'utf8',
     );
     const lengthField = Buffer.alloc(4);

@@ -4,7 +4,8 @@ import { ArtefactCache } from './cache.js';
 import type { Dataset } from './data/types.js';
 import { SsseError } from './errors.js';
 import { sha256Bytes, sha256Json } from './hash.js';
-import { fisherInverse, type Curvature, type FisherInverse, type FisherMethod } from './linear/fisher.js';
+import type { Curvature, FisherInverse, FisherMethod } from './linear/fisher.js';
+import { buildFisherInverse, type FisherPlan } from './linear/fisherBuild.js';
 import type { LinearModel } from './linear/model.js';
 import { classAccuracyBySplit, type ClassAccuracy, type ClassSplit } from './linear/classAccuracy.js';
 import { applyStep, removalGradient, ssseDirection } from './linear/ssseStep.js';
@@ -49,6 +50,10 @@ export interface EraseConfig extends RunControl {
   refine?: 'none' | 'newton';
   /** Where a given ε came from: the command line, or a calibration file. Default 'given'. */
   epsilonSource?: 'given' | 'calibration';
+  /** Worker threads for the Fisher build (default: one per core); 0 computes in-process. */
+  fisherWorkers?: number;
+  /** Told the Fisher build's storage and memory before it starts. */
+  onFisherPlan?: (plan: FisherPlan) => void;
 }
 
 export const DEFAULT_CONFIG: Omit<EraseConfig, 'damping'> = {
@@ -57,7 +62,7 @@ export const DEFAULT_CONFIG: Omit<EraseConfig, 'damping'> = {
   epsilon: null,
   epsilonGrid: null,
   verify: 'retrain',
-  fisherMethod: 'cholesky',
+  fisherMethod: 'blocked',
   curvature: 'empirical',
   cacheDir: null,
   tolerance: 1e-6,
@@ -266,7 +271,14 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
     fisherCache = 'hit';
     report(config, 'fisher', A, A);
   } else {
-    fisher = await fisherInverse(thetaStar, features, labels, n, { ...config, damping: config.damping, curvature: config.curvature, method: config.fisherMethod });
+    fisher = await buildFisherInverse(thetaStar, features, labels, n, {
+      ...config,
+      damping: config.damping,
+      curvature: config.curvature,
+      method: config.fisherMethod,
+      ...(config.fisherWorkers !== undefined ? { workers: config.fisherWorkers } : {}),
+      ...(config.onFisherPlan ? { onPlan: config.onFisherPlan } : {}),
+    });
     const { blocks, ...meta } = fisher;
     cache?.write('fisher', fisherKey, meta, blocks);
   }

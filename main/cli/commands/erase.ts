@@ -12,6 +12,7 @@ import { calibratedEpsilon, parseCalibration } from '../../engine/calibration.js
 import { eraseFromStoredModel } from '../../engine/eraseRequest.js';
 import { SsseError } from '../../engine/errors.js';
 import type { Curvature, FisherMethod } from '../../engine/linear/fisher.js';
+import { describeFisherPlan } from '../../engine/linear/fisherBuild.js';
 import { toFeatureMajor, type LinearModel } from '../../engine/linear/model.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { checkOutputDir, commitOutputDir, type OutputFile } from '../../engine/output.js';
@@ -41,7 +42,10 @@ erase options:
   --verify retrain|none   retrain without S from scratch and measure (default retrain)
   --seed S                seed of the initial weights (default 0)
   --backend B             auto|tensorflow|wasm|cpu (default auto: the fastest available)
-  --fisher-method M       cholesky|sherman-morrison (default cholesky; both give F̂⁻¹)
+  --fisher-method M       blocked|cholesky|sherman-morrison (default blocked, the fast
+                          route; all give F̂⁻¹)
+  --workers N             worker threads for the Fisher inverse (default: one per core;
+                          0 computes it in the main thread)
   --curvature C           empirical|expected (default empirical, the paper's F̂)
   --leave-k-out           downdate S's rows out of F̂ first: the step uses D \\ S's curvature
   --epsilon-from FILE     the ε calibrated for this curvature setting (ssse calibrate); with it,
@@ -73,6 +77,7 @@ const ERASE_OPTIONS = {
   seed: { type: 'string' },
   backend: { type: 'string' },
   'fisher-method': { type: 'string' },
+  workers: { type: 'string' },
   curvature: { type: 'string' },
   'leave-k-out': { type: 'boolean' },
   'epsilon-from': { type: 'string' },
@@ -104,7 +109,10 @@ function configFrom(values: EraseValues, signal: AbortSignal, bars: ProgressBars
     epsilon,
     epsilonGrid: values['epsilon-sweep'] !== undefined ? parseEpsilonList(values['epsilon-sweep']) : null,
     verify: parseChoice('verify', values.verify, 'retrain', ['retrain', 'none'] as const),
-    fisherMethod: parseChoice<FisherMethod>('fisher-method', values['fisher-method'], 'cholesky', ['cholesky', 'sherman-morrison']),
+    fisherMethod: parseChoice<FisherMethod>('fisher-method', values['fisher-method'], 'blocked', ['blocked', 'cholesky', 'sherman-morrison']),
+    ...(values.workers !== undefined
+      ? { fisherWorkers: parseNumber('workers', values.workers, 0, (v) => Number.isInteger(v) && v >= 0, 'a whole number ≥ 0') }
+      : {}),
     curvature: parseChoice<Curvature>('curvature', values.curvature, 'empirical', ['empirical', 'expected']),
     leaveKOut: Boolean(values['leave-k-out']),
     refine: parseChoice('refine', values.refine, 'none', ['none', 'newton'] as const),
@@ -231,6 +239,10 @@ async function runErase(dataset: Dataset, removed: number[], values: EraseValues
   try {
     const calibrated = applyCalibration(configFrom(values, controller.signal, bars), values, dataset);
     const config = calibrated.config;
+    config.onFisherPlan = (plan) => {
+      bars.finish();
+      io.err.write(`ssse: ${describeFisherPlan(plan)}\n`);
+    };
     const backend = await initBackend(parseBackendChoice(values.backend ?? 'auto'));
     io.err.write(`ssse: backend ${backend.name} (${backend.provider})\n`);
     // A calibrated ε without verification or refinement: the request reads S and the stored artefacts only.

@@ -3,6 +3,9 @@ import { SsseError } from '../errors.js';
 import { cholesky, choleskyInverse } from '../linalg/cholesky.js';
 import { weightedGram } from '../linalg/weightedGram.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
+import { Workspace } from '../linalg/workspace.js';
+import { collectGarbage } from '../memory.js';
+import { fastFisherBlock } from './fisherFast.js';
 import { logits, sigmoid, type LinearModel } from './model.js';
 
 /**
@@ -13,8 +16,12 @@ import { logits, sigmoid, type LinearModel } from './model.js';
  */
 export type Curvature = 'empirical' | 'expected';
 
-/** How the inverse is computed. Both give the same matrix (tests bound the difference). */
-export type FisherMethod = 'sherman-morrison' | 'cholesky';
+/**
+ * How the inverse is computed. All give the same matrix (tests bound the differences).
+ * 'blocked' is the fast route of fisherFast.ts (backend products throughout, see fisherBuild.ts
+ * for the storage plan and the worker threads).
+ */
+export type FisherMethod = 'sherman-morrison' | 'cholesky' | 'blocked';
 
 /** The stored certification artefact: F̂⁻¹ per block, one block per attribute. */
 export interface FisherInverse {
@@ -159,15 +166,20 @@ export async function fisherInverse(
   const weights = fisherWeights(model, features, labels, curvature);
   const blocks: Float32Array[] = [];
   const x = method === 'cholesky' ? tf.tensor2d(features, [n, d]) : null;
+  const workspace = method === 'blocked' ? new Workspace() : undefined;
   try {
     for (let a = 0; a < A; a++) {
       throwIfCancelled(options, 'fisher');
       report(options, 'fisher', a, A);
       const w = column(weights, n, A, a);
-      const inv = x
-        ? choleskyBlock(x, w, n, options.damping)
-        : shermanMorrisonBlock(features, n, d, w, n, options.damping, options);
-      blocks.push(Float32Array.from(inv));
+      const inv =
+        method === 'blocked'
+          ? fastFisherBlock(features, n, d, w, n, options.damping, { workspace })
+          : x
+            ? choleskyBlock(x, w, n, options.damping)
+            : shermanMorrisonBlock(features, n, d, w, n, options.damping, options);
+      blocks.push(inv instanceof Float32Array ? inv : Float32Array.from(inv));
+      if (method === 'blocked') collectGarbage(); // see memory.ts
       await yieldToEventLoop();
     }
     report(options, 'fisher', A, A);

@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { SsseError } from '../errors.js';
-import { cholesky, choleskySolve } from '../linalg/cholesky.js';
-import { weightedGram } from '../linalg/weightedGram.js';
+import { blockedCholesky } from '../linalg/blockedCholesky.js';
+import { choleskySolve } from '../linalg/cholesky.js';
+import { weightedGramPanels } from '../linalg/gram.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
 import { mulberry32 } from '../data/random.js';
 import { logits, sigmoid, softplus, type LinearModel } from './model.js';
@@ -76,7 +76,8 @@ function matVecRows(features: Float32Array, n: number, d: number, v: Float64Arra
  * Numerics: gradients and losses in float64 (they decide where the iteration stops), the
  * Hessian product Xᵀ·diag(p(1−p))·X in float32 on the backend (it only steers the step; an
  * inexact Hessian slows convergence slightly but does not move the fixed point), and its
- * Cholesky solve in float64.
+ * Cholesky factor by the blocked route (float32 backend products, float64 blocks) with the two
+ * triangular solves in float64.
  */
 export async function trainLinear(
   features: Float32Array,
@@ -113,71 +114,66 @@ export async function trainLinear(
   const gradientNorms = new Array<number>(A).fill(Infinity);
   const progress = new Array<number>(A).fill(0);
 
-  const x = tf.tensor2d(features, [n, d]);
-  try {
-    for (let a = 0; a < A; a++) {
-      const w = weights.subarray(a * d, (a + 1) * d);
-      const single: LinearModel = { d, A: 1, weights: w };
-      let g0 = -1;
-      for (;;) {
-        throwIfCancelled(options, phase);
-        // Recomputed each iteration rather than updated, so that rounding cannot accumulate.
-        const z = logits(single, features);
-        // Gradient (1/n)·Xᵀ(p − y) + λw and the Newton weights p(1 − p)/n.
-        const g = new Float64Array(d);
-        const h = new Float64Array(n);
-        for (let i = 0; i < n; i++) {
-          const p = sigmoid(z[i] as number);
-          const r = p - (labels[i * A + a] as number);
-          h[i] = (p * (1 - p)) / n;
-          if (r === 0) continue;
-          const off = i * d;
-          for (let j = 0; j < d; j++) g[j] = (g[j] as number) + r * (features[off + j] as number);
-        }
-        for (let j = 0; j < d; j++) g[j] = (g[j] as number) / n + l2 * (w[j] as number);
-        const gn = norm(g);
-        gradientNorms[a] = gn;
-        const target = tolerance * l2 * Math.max(norm(w), Number.MIN_VALUE);
-        if (g0 < 0) g0 = gn;
-        progress[a] = gn <= target ? 1 : Math.min(1, Math.max(0, Math.log(g0 / gn) / Math.log(g0 / target)));
-        report(options, phase, progress.reduce((s, v) => s + v, 0), A);
-        if (gn <= target) break;
-        if (iterations[a]! >= maxIterations) {
-          throw new SsseError(
-            'NOT_CONVERGED',
-            `${phase}: attribute ${a} did not converge in ${maxIterations} Newton iterations (‖∇L‖ = ${gn.toExponential(3)}, target ${target.toExponential(3)})`,
-          );
-        }
-        const hess = weightedGram(x, h);
-        for (let j = 0; j < d; j++) hess[j * d + j] = (hess[j * d + j] as number) + l2;
-        const step = choleskySolve(cholesky(hess, d, `${phase} Hessian of attribute ${a}`), d, g);
-        for (let j = 0; j < d; j++) step[j] = -(step[j] as number);
-        // Armijo backtracking on the float64 loss along the Newton direction.
-        const xs = matVecRows(features, n, d, step);
-        const f0 = attributeLoss(z, labels, A, a, w, l2);
-        let slope = 0;
-        for (let j = 0; j < d; j++) slope += (g[j] as number) * (step[j] as number);
-        let t = 1;
-        const trialW = new Float64Array(d);
-        const trialZ = new Float64Array(n);
-        // In the quadratic region the decrease is below float64 resolution of the loss; the
-        // full Newton step is then the right one and the gradient test decides convergence.
-        const resolvable = -slope > 1e-12 * Math.max(1, Math.abs(f0));
-        for (let tries = 0; resolvable; tries++) {
-          for (let j = 0; j < d; j++) trialW[j] = (w[j] as number) + t * (step[j] as number);
-          for (let i = 0; i < n; i++) trialZ[i] = (z[i] as number) + t * (xs[i] as number);
-          const f = attributeLoss(trialZ, labels, A, a, trialW, l2);
-          if (f <= f0 + 1e-4 * t * slope || tries >= 30) break;
-          t /= 2;
-        }
-        if (!resolvable) for (let j = 0; j < d; j++) trialW[j] = (w[j] as number) + (step[j] as number);
-        w.set(trialW);
-        iterations[a] = iterations[a]! + 1;
-        await yieldToEventLoop();
+  for (let a = 0; a < A; a++) {
+    const w = weights.subarray(a * d, (a + 1) * d);
+    const single: LinearModel = { d, A: 1, weights: w };
+    let g0 = -1;
+    for (;;) {
+      throwIfCancelled(options, phase);
+      // Recomputed each iteration rather than updated, so that rounding cannot accumulate.
+      const z = logits(single, features);
+      // Gradient (1/n)·Xᵀ(p − y) + λw and the Newton weights p(1 − p)/n.
+      const g = new Float64Array(d);
+      const h = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const p = sigmoid(z[i] as number);
+        const r = p - (labels[i * A + a] as number);
+        h[i] = (p * (1 - p)) / n;
+        if (r === 0) continue;
+        const off = i * d;
+        for (let j = 0; j < d; j++) g[j] = (g[j] as number) + r * (features[off + j] as number);
       }
+      for (let j = 0; j < d; j++) g[j] = (g[j] as number) / n + l2 * (w[j] as number);
+      const gn = norm(g);
+      gradientNorms[a] = gn;
+      const target = tolerance * l2 * Math.max(norm(w), Number.MIN_VALUE);
+      if (g0 < 0) g0 = gn;
+      progress[a] = gn <= target ? 1 : Math.min(1, Math.max(0, Math.log(g0 / gn) / Math.log(g0 / target)));
+      report(options, phase, progress.reduce((s, v) => s + v, 0), A);
+      if (gn <= target) break;
+      if (iterations[a]! >= maxIterations) {
+        throw new SsseError(
+          'NOT_CONVERGED',
+          `${phase}: attribute ${a} did not converge in ${maxIterations} Newton iterations (‖∇L‖ = ${gn.toExponential(3)}, target ${target.toExponential(3)})`,
+        );
+      }
+      const hess = weightedGramPanels(features, n, d, h, 1);
+      for (let j = 0; j < d; j++) hess[j * d + j] = (hess[j * d + j] as number) + l2;
+      const step = choleskySolve(blockedCholesky(hess, d, { what: `${phase} Hessian of attribute ${a}` }).l, d, g);
+      for (let j = 0; j < d; j++) step[j] = -(step[j] as number);
+      // Armijo backtracking on the float64 loss along the Newton direction.
+      const xs = matVecRows(features, n, d, step);
+      const f0 = attributeLoss(z, labels, A, a, w, l2);
+      let slope = 0;
+      for (let j = 0; j < d; j++) slope += (g[j] as number) * (step[j] as number);
+      let t = 1;
+      const trialW = new Float64Array(d);
+      const trialZ = new Float64Array(n);
+      // In the quadratic region the decrease is below float64 resolution of the loss; the
+      // full Newton step is then the right one and the gradient test decides convergence.
+      const resolvable = -slope > 1e-12 * Math.max(1, Math.abs(f0));
+      for (let tries = 0; resolvable; tries++) {
+        for (let j = 0; j < d; j++) trialW[j] = (w[j] as number) + t * (step[j] as number);
+        for (let i = 0; i < n; i++) trialZ[i] = (z[i] as number) + t * (xs[i] as number);
+        const f = attributeLoss(trialZ, labels, A, a, trialW, l2);
+        if (f <= f0 + 1e-4 * t * slope || tries >= 30) break;
+        t /= 2;
+      }
+      if (!resolvable) for (let j = 0; j < d; j++) trialW[j] = (w[j] as number) + (step[j] as number);
+      w.set(trialW);
+      iterations[a] = iterations[a]! + 1;
+      await yieldToEventLoop();
     }
-  } finally {
-    x.dispose();
   }
   return { model, iterations, gradientNorms, errorBounds: gradientNorms.map((g) => g / l2) };
 }

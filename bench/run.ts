@@ -1,0 +1,600 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendName } from '../main/engine/backend.js';
+import { ArtefactCache } from '../main/engine/cache.js';
+import { loadDataset } from '../main/engine/data/dataset.js';
+import { randomRemoval } from '../main/engine/data/removal.js';
+import type { Dataset } from '../main/engine/data/types.js';
+import { selectRows } from '../main/engine/erase.js';
+import { cholesky, choleskyInverse, matVec } from '../main/engine/linalg/cholesky.js';
+import { product, productEngine, type MatMulShape } from '../main/engine/linalg/product.js';
+import { choleskyBlock, fisherWeights, shermanMorrisonBlock, type FisherInverse } from '../main/engine/linear/fisher.js';
+import { fastFisherBlock } from '../main/engine/linear/fisherFast.js';
+import { buildFisherInverse, describeFisherPlan, planFisher } from '../main/engine/linear/fisherBuild.js';
+import type { LinearModel } from '../main/engine/linear/model.js';
+import { removalGradient, ssseDirection } from '../main/engine/linear/ssseStep.js';
+import { erasureFromStore, storedStep } from '../main/engine/linear/storedErasure.js';
+import { defaultEpsilonGrid, StepEvaluator } from '../main/engine/linear/sweep.js';
+import { trainLinear } from '../main/engine/linear/train.js';
+import { cpuSeconds, ThreadCpuSampler, gc, machine, mb, measure, median, secs, timing, withPeakRss, type PeakRss, type Timing } from './measure.js';
+
+/**
+ * `npm run bench`: every figure of issue 8, each the median of several runs, every ratio taken
+ * within this one run. Prints a table and writes bench/results.json.
+ *
+ * Environment: BENCH_QUICK=1 takes one run each and writes bench/results.quick.json (a smoke test
+ * of the benchmark itself, not for the record); BENCH_ONLY=word keeps the settings whose name
+ * contains it; BENCH_FASHION_DIR overrides /usr/share/datasets/fashion-mnist.
+ */
+
+const QUICK = process.env['BENCH_QUICK'] === '1';
+const L2 = 1e-4;
+const DAMPING = 1e-4;
+const REMOVE_FRACTION = 0.02;
+const LITERAL_ROWS = 300;
+
+function repoRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'data'))) return dir;
+    if (path.dirname(dir) === dir) return process.cwd();
+  }
+}
+
+const ROOT = repoRoot();
+
+interface Setting {
+  name: string;
+  description: string;
+  backend: BackendName;
+  dataset: string;
+  limitTrain: number;
+  /** Runs of the expensive phases (training, retraining, end to end) and of the cheap ones. */
+  slowRuns: number;
+  fastRuns: number;
+  endToEnd: boolean;
+  note?: string;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function column(weights: Float64Array, n: number, A: number, a: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = weights[i * A + a] as number;
+  return out;
+}
+
+/** Dense float64 λI + (1/N)Σ w x xᵀ: the reference F̂ for the accuracy figures. */
+function denseFisher64(x: Float32Array, n: number, d: number, w: Float64Array, N: number): Float64Array {
+  const f = new Float64Array(d * d);
+  const row = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const wi = (w[i] as number) / N;
+    if (wi === 0) continue;
+    for (let j = 0; j < d; j++) row[j] = x[i * d + j] as number;
+    for (let p = 0; p < d; p++) {
+      const v = wi * (row[p] as number);
+      if (v === 0) continue;
+      const o = p * d;
+      for (let q = 0; q <= p; q++) f[o + q] = (f[o + q] as number) + v * (row[q] as number);
+    }
+  }
+  for (let p = 0; p < d; p++) {
+    f[p * d + p] = (f[p * d + p] as number) + DAMPING;
+    for (let q = 0; q < p; q++) f[q * d + p] = f[p * d + q] as number;
+  }
+  return f;
+}
+
+function relFrob(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += ((a[i] as number) - (b[i] as number)) ** 2;
+    den += (b[i] as number) ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+async function matmulThroughput(runs: number): Promise<Record<string, number>> {
+  const shapes: MatMulShape[] =
+    productEngine() === 'javascript'
+      ? [
+          [256, 256, 256],
+          [784, 512, 200],
+        ]
+      : [
+          [256, 256, 256],
+          [512, 512, 512],
+          [784, 1024, 200],
+          [784, 1024, 784],
+          [1024, 1024, 1024],
+        ];
+  const out: Record<string, number> = {};
+  for (const [m, k, n] of shapes) {
+    const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) / 13);
+    const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) / 11);
+    product(a, m, k, b, n);
+    const t = await measure(runs, () => product(a, m, k, b, n));
+    out[`${m}x${k}x${n}`] = Number(((2 * m * k * n) / t.median_s / 1e9).toFixed(2));
+  }
+  return out;
+}
+
+interface EndToEnd {
+  cold: Timing & { max_rss_bytes: number | null };
+  warm: Timing & { max_rss_bytes: number | null };
+  warm_no_verify: Timing & { max_rss_bytes: number | null };
+}
+
+function runCli(args: string[]): { seconds: number; maxRss: number | null } {
+  const child = path.join(ROOT, 'dist', 'bench', 'e2eChild.js');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [child, ...args], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64e6 });
+  const seconds = (performance.now() - t0) / 1e3;
+  if (r.status !== 0) throw new Error(`ssse ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const m = /BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr);
+  return { seconds, maxRss: m ? Number(m[1]) * 1024 : null };
+}
+
+async function endToEnd(setting: Setting, removed: number[], runs: number, tmp: string): Promise<EndToEnd> {
+  const removeFile = path.join(tmp, 'remove.txt');
+  fs.writeFileSync(removeFile, `${removed.join('\n')}\n`);
+  const base = ['erase', '--dataset', setting.dataset, '--limit-train', String(setting.limitTrain), '--remove', removeFile, '--backend', setting.backend, '--overwrite', '--json'];
+  const collect = (label: string, make: (r: number) => string[]): Timing & { max_rss_bytes: number | null } => {
+    const times: number[] = [];
+    let rss: number | null = null;
+    for (let r = 0; r < runs; r++) {
+      const res = runCli(make(r));
+      log(`  e2e ${label} run ${r + 1}: ${secs(res.seconds)}`);
+      times.push(res.seconds);
+      rss = Math.max(rss ?? 0, res.maxRss ?? 0) || null;
+    }
+    return { ...timing(times), max_rss_bytes: rss };
+  };
+  const cold = collect('cold (no cache: train, Fisher, retrain, sweep)', (r) => [...base, '--out', path.join(tmp, `cold${r}`), '--cache-dir', path.join(tmp, `cache-cold-${r}`)]);
+  const warmCache = path.join(tmp, 'cache-warm');
+  runCli([...base, '--out', path.join(tmp, 'prime'), '--cache-dir', warmCache, '--verify', 'none', '--epsilon', '1']);
+  const warm = collect('warm (θ*, F̂⁻¹ cached; retrain, sweep)', (r) => [...base, '--out', path.join(tmp, `warm${r}`), '--cache-dir', warmCache]);
+  const warmNoVerify = collect('warm, --verify none --epsilon 1', (r) => [...base, '--out', path.join(tmp, `nv${r}`), '--cache-dir', warmCache, '--verify', 'none', '--epsilon', '1']);
+  return { cold, warm, warm_no_verify: warmNoVerify };
+}
+
+type Phase = Timing & { rss: PeakRss };
+
+interface FreshRun extends PeakRss {
+  wall_s: number;
+  cpu_s: number;
+  data_bytes: number;
+}
+
+interface FreshBuild {
+  runs: FreshRun[];
+  increase_median_bytes: number;
+  /** (median peak increase + data) / (storage + data). */
+  memory_over_storage_plus_data: number;
+}
+
+interface SettingResult {
+  setting: Omit<Setting, 'slowRuns' | 'fastRuns' | 'endToEnd'>;
+  n: number;
+  d: number;
+  A: number;
+  k: number;
+  runs: { slow: number; fast: number };
+  load_average_before: number[];
+  load_average_after: number[];
+  product_engine: string;
+  matmul_gflops: Record<string, number>;
+  fisher_plan: string;
+  storage_bytes: number;
+  data_bytes: number;
+  phases: Record<string, Phase>;
+  literal: { rows_timed: number; blocks: number; per_block_s_at_rows: Timing; extrapolated_s: number; note: string };
+  fast_block: { seconds: Timing; matmul_seconds: Timing; products: number; gflop: number; achieved_gflops: number };
+  fisher_busiest_thread_cpu_s: Record<string, number>;
+  fisher_build_memory_fresh_process: Record<string, FreshBuild>;
+  cholesky_route_s: number;
+  accuracy: Record<string, number>;
+  erasure: { seconds: Timing; bytes_read: number; blocks_read: number; note: string };
+  end_to_end: EndToEnd | null;
+  ratios: Record<string, number | null>;
+  targets: Record<string, { target: string; value: number | null; met: boolean | null }>;
+}
+
+async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingResult> {
+  log(`${setting.name}: ${setting.description}`);
+  const loadBefore = os.loadavg().map((v) => Number(v.toFixed(2)));
+  await initBackend(setting.backend);
+  const ds: Dataset = loadDataset(setting.dataset, { limitTrain: setting.limitTrain });
+  const { d, A } = ds;
+  const n = ds.train.n;
+  const k = Math.max(1, Math.round(REMOVE_FRACTION * n));
+  const removed = randomRemoval(n, k, 0);
+  const removedSet = new Set(removed);
+  const retainedRows: number[] = [];
+  for (let i = 0; i < n; i++) if (!removedSet.has(i)) retainedRows.push(i);
+  const { features, labels } = ds.train;
+  const retainedFeatures = selectRows(features, d, retainedRows);
+  const retainedLabels = selectRows(labels, A, retainedRows);
+  const sFeatures = selectRows(features, d, removed);
+  const sLabels = selectRows(labels, A, removed);
+  const phases: Record<string, Phase> = {};
+  const { slowRuns, fastRuns } = setting;
+
+  log('  matMul throughput');
+  const gflops = await matmulThroughput(fastRuns + 2);
+
+  log(`  training θ* (${slowRuns} runs)`);
+  let thetaStar: LinearModel | null = null;
+  phases['train'] = await measure(slowRuns, async () => {
+    thetaStar = (await trainLinear(features, labels, n, d, A, { l2: L2, seed: 0 })).model;
+  });
+  const star = thetaStar as unknown as LinearModel;
+  log(`  retraining θ*₋S (${slowRuns} runs)`);
+  let retrained: LinearModel | null = null;
+  phases['retrain'] = await measure(slowRuns, async () => {
+    retrained = (await trainLinear(retainedFeatures, retainedLabels, n - k, d, A, { l2: L2, seed: 0, phase: 'retrain' })).model;
+  });
+
+  const weights = fisherWeights(star, features, labels, 'empirical');
+  const w0 = column(weights, n, A, 0);
+
+  log(`  literal rank-1 loop on ${Math.min(LITERAL_ROWS, n)} rows of one block`);
+  const rowsTimed = Math.min(LITERAL_ROWS, n);
+  const literalPart = await measure(3, () => shermanMorrisonBlock(features.subarray(0, rowsTimed * d), rowsTimed, d, w0, n, DAMPING));
+  phases['fisher_literal_subset'] = literalPart;
+  const literalExtrapolated = literalPart.median_s * (n / rowsTimed) * A;
+
+  const plan2 = planFisher(n, d, A, 2);
+  log(`  ${describeFisherPlan(plan2)}`);
+  log(`  fast Fisher path: in-process, 1 worker, 2 workers (${fastRuns} runs each, interleaved)`);
+  const fisherTimes: Record<string, number[]> = { in_process: [], workers_1: [], workers_2: [] };
+  const fisherCpu: Record<string, number[]> = { in_process: [], workers_1: [], workers_2: [] };
+  // The busiest thread's CPU seconds: the wall time the build would take with a core per thread.
+  const fisherCriticalCpu: Record<string, number[]> = { in_process: [], workers_1: [], workers_2: [] };
+  const fisherRss: Record<string, PeakRss | null> = { in_process: null, workers_1: null, workers_2: null };
+  let fisher: FisherInverse | null = null;
+  for (let r = 0; r < fastRuns; r++) {
+    for (const [label, workers] of [
+      ['in_process', 0],
+      ['workers_1', 1],
+      ['workers_2', 2],
+    ] as const) {
+      const { value, rss } = await withPeakRss(async () => {
+        const sampler = new ThreadCpuSampler();
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        fisher = await buildFisherInverse(star, features, labels, n, { damping: DAMPING, workers });
+        const wall = (performance.now() - t0) / 1e3;
+        const cpu = cpuSeconds(c0);
+        return [wall, cpu, sampler.stop()[0] ?? Number.NaN] as const;
+      });
+      (fisherTimes[label] as number[]).push(value[0]);
+      (fisherCpu[label] as number[]).push(value[1]);
+      (fisherCriticalCpu[label] as number[]).push(value[2]);
+      const prev = fisherRss[label];
+      if (!prev || (rss.increase_bytes ?? 0) > (prev.increase_bytes ?? 0)) fisherRss[label] = rss;
+    }
+    log(
+      `    run ${r + 1}: in-process ${secs(fisherTimes['in_process']?.[r])}, 1 worker ${secs(fisherTimes['workers_1']?.[r])}, ` +
+        `2 workers ${secs(fisherTimes['workers_2']?.[r])} (CPU ${secs(fisherCpu['workers_2']?.[r])}); load ${os.loadavg()[0]?.toFixed(2)}`,
+    );
+  }
+  for (const label of Object.keys(fisherTimes)) {
+    phases[`fisher_fast_${label}`] = { ...timing(fisherTimes[label] as number[], fisherCpu[label]), rss: fisherRss[label] as PeakRss };
+  }
+  log('  Fisher build memory, each in a fresh process (3 runs each)');
+  const thetaFile = path.join(tmpRoot, `${setting.name.replace(/[^a-z0-9]+/gi, '_')}-theta.bin`);
+  fs.writeFileSync(thetaFile, new Uint8Array(star.weights.buffer, star.weights.byteOffset, star.weights.byteLength));
+  const freshBuild: Record<string, FreshBuild> = {};
+  for (const [label, workers] of [
+    ['in_process', 0],
+    ['workers_1', 1],
+    ['workers_2', 2],
+  ] as const) {
+    const runs: FreshRun[] = [];
+    for (let r = 0; r < Math.min(3, fastRuns); r++) {
+      const child = path.join(ROOT, 'dist', 'bench', 'fisherChild.js');
+      const res = spawnSync(process.execPath, [child, setting.dataset, String(setting.limitTrain), setting.backend, String(workers), thetaFile], { encoding: 'utf8', cwd: ROOT });
+      if (res.status !== 0) throw new Error(`fisherChild failed: ${res.stderr}`);
+      runs.push(JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as FreshRun);
+    }
+    const inc = runs.map((x) => x.increase_bytes ?? Number.NaN);
+    freshBuild[label] = {
+      runs,
+      increase_median_bytes: median(inc),
+      memory_over_storage_plus_data: (median(inc) + (runs[0]?.data_bytes ?? 0)) / (A * d * d * 4 + (runs[0]?.data_bytes ?? 0)),
+    };
+    log(`    ${label}: peak +${mb(median(inc))} over ${mb(runs[0]?.before_bytes)} (data, backend and θ* loaded)`);
+  }
+  const busiestThread: Record<string, number> = {};
+  for (const label of Object.keys(fisherCriticalCpu)) busiestThread[label] = Number(median(fisherCriticalCpu[label] as number[]).toPrecision(4));
+  const fisherBuilt = fisher as unknown as FisherInverse;
+
+  log('  one block: fast path against the matrix products it needs (interleaved)');
+  const shapes: MatMulShape[] = [];
+  fastFisherBlock(features, n, d, w0, n, DAMPING, { onMatMul: (s) => shapes.push(s) });
+  const operands = shapes.map(([m, kk, nn]) => [
+    Float32Array.from({ length: m * kk }, (_, i) => ((i * 7) % 13) / 13),
+    Float32Array.from({ length: kk * nn }, (_, i) => ((i * 5) % 11) / 11),
+  ] as const);
+  const blockTimes: number[] = [];
+  const replayTimes: number[] = [];
+  for (let r = 0; r < fastRuns + 2; r++) {
+    gc();
+    let t0 = performance.now();
+    fastFisherBlock(features, n, d, w0, n, DAMPING);
+    blockTimes.push((performance.now() - t0) / 1e3);
+    t0 = performance.now();
+    shapes.forEach(([m, kk, nn], i) => product((operands[i] as readonly [Float32Array, Float32Array])[0], m, kk, (operands[i] as readonly [Float32Array, Float32Array])[1], nn));
+    replayTimes.push((performance.now() - t0) / 1e3);
+  }
+  const blockGflop = shapes.reduce((s, [m, kk, nn]) => s + 2 * m * kk * nn, 0) / 1e9;
+
+  log('  previous route (float32 Gram + float64 JavaScript inverse), one block');
+  const x = productEngine() === 'backend' ? tf.tensor2d(features, [n, d]) : null;
+  let choleskyRoute = Number.NaN;
+  if (x) {
+    const t = await measure(Math.min(3, fastRuns), () => choleskyBlock(x, w0, n, DAMPING));
+    x.dispose();
+    choleskyRoute = t.median_s * A;
+  }
+
+  log('  accuracy against the float64 direct inverse (attribute 0)');
+  const f64 = denseFisher64(features, n, d, w0, n);
+  const direct = choleskyInverse(cholesky(f64, d, 'reference F̂'), d);
+  const fastBlock = fisherBuilt.blocks[0] as Float32Array;
+  const grad = removalGradient(star, sFeatures, sLabels, L2).subarray(0, d);
+  const accuracy: Record<string, number> = {
+    fast_vs_float64_direct_rel_frob: Number(relFrob(fastBlock, direct).toPrecision(3)),
+    fast_vs_float64_direct_applied_to_removal_gradient: Number(relFrob(matVec(fastBlock, d, grad), matVec(direct, d, grad)).toPrecision(3)),
+  };
+  if (productEngine() === 'backend') {
+    const xx = tf.tensor2d(features, [n, d]);
+    const chol = choleskyBlock(xx, w0, n, DAMPING);
+    xx.dispose();
+    accuracy['previous_route_vs_float64_direct_rel_frob'] = Number(relFrob(chol, direct).toPrecision(3));
+  }
+
+  log('  erasure against stored artefacts');
+  const tmp = fs.mkdtempSync(path.join(tmpRoot, `${setting.name}-`));
+  const cache = new ArtefactCache(path.join(tmp, 'store'));
+  const keys = { thetaStar: 'bench-star', fisher: 'bench-fisher' };
+  cache.write('theta-star', keys.thetaStar, {}, [star.weights]);
+  {
+    const { blocks, ...meta } = fisherBuilt;
+    cache.write('fisher', keys.fisher, meta, blocks.map((b) => Float32Array.from(b)));
+  }
+  const erasureRuns: number[] = [];
+  let bytesRead = 0;
+  let blocksRead = 0;
+  const erasurePhase = await withPeakRss(() => {
+    for (let r = 0; r < 3 + 4 * fastRuns; r++) {
+      const t0 = performance.now();
+      const e = erasureFromStore(cache, keys, sFeatures, sLabels, { l2: L2 });
+      storedStep(e, 1);
+      erasureRuns.push((performance.now() - t0) / 1e3);
+      bytesRead = e.bytesRead;
+      blocksRead = e.blocksRead.length;
+    }
+  });
+  phases['erasure_stored'] = { ...timing(erasureRuns), rss: erasurePhase.rss };
+  const direction = ssseDirection(fisherBuilt, removalGradient(star, sFeatures, sLabels, L2), n, k);
+
+  log('  ε sweep');
+  const retrainedModel = retrained as unknown as LinearModel;
+  phases['sweep'] = await measure(Math.min(3, fastRuns), () => {
+    const evaluator = new StepEvaluator(star, direction, retrainedModel, {
+      removed: { features: sFeatures, labels: sLabels, n: k },
+      retained: { features: retainedFeatures, labels: retainedLabels, n: n - k },
+      test: ds.test ? { features: ds.test.features, labels: ds.test.labels, n: ds.test.n } : null,
+    });
+    for (const e of defaultEpsilonGrid()) evaluator.evaluate(e);
+  });
+
+  let e2e: EndToEnd | null = null;
+  if (setting.endToEnd) {
+    log(`  end to end: ssse erase (${slowRuns} runs each)`);
+    e2e = await endToEnd(setting, removed, slowRuns, tmp);
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+
+  const storage = A * d * d * 4;
+  const dataBytes = features.byteLength + labels.byteLength;
+  const f = (key: string): number => (phases[key] as Phase).median_s;
+  const blockMedian = median(blockTimes);
+  const replayMedian = median(replayTimes);
+  const buildMemory = (label: string): number | null => {
+    const ratio = freshBuild[label]?.memory_over_storage_plus_data;
+    return ratio === undefined || !Number.isFinite(ratio) ? null : ratio;
+  };
+  const ratios: Record<string, number | null> = {
+    erasure_over_retrain: f('erasure_stored') / f('retrain'),
+    literal_over_fast_2_workers: literalExtrapolated / f('fisher_fast_workers_2'),
+    literal_over_fast_in_process: literalExtrapolated / f('fisher_fast_in_process'),
+    fast_block_over_its_matmuls: blockMedian / replayMedian,
+    one_worker_over_two_workers: f('fisher_fast_workers_1') / f('fisher_fast_workers_2'),
+    one_worker_over_two_workers_by_busiest_thread_cpu: (busiestThread['workers_1'] ?? Number.NaN) / (busiestThread['workers_2'] ?? Number.NaN),
+    in_process_over_two_workers: f('fisher_fast_in_process') / f('fisher_fast_workers_2'),
+    previous_route_over_fast_in_process: Number.isFinite(choleskyRoute) ? choleskyRoute / f('fisher_fast_in_process') : null,
+    fisher_build_memory_over_storage_plus_data_in_process: buildMemory('in_process'),
+    fisher_build_memory_over_storage_plus_data_2_workers: buildMemory('workers_2'),
+  };
+  const targets: SettingResult['targets'] = {
+    erasure_vs_retrain: { target: '≤ 1/1000 (6,000-image setting)', value: ratios['erasure_over_retrain'] ?? null, met: (ratios['erasure_over_retrain'] ?? 1) <= 1e-3 },
+    fast_vs_literal: { target: '≥ 10× faster', value: ratios['literal_over_fast_2_workers'] ?? null, met: (ratios['literal_over_fast_2_workers'] ?? 0) >= 10 },
+    fast_vs_its_matmuls: { target: '≤ 1.5× the products it needs', value: ratios['fast_block_over_its_matmuls'] ?? null, met: (ratios['fast_block_over_its_matmuls'] ?? 9) <= 1.5 },
+    two_workers_vs_one: { target: '≥ 1.6× faster', value: ratios['one_worker_over_two_workers'] ?? null, met: (ratios['one_worker_over_two_workers'] ?? 0) >= 1.6 },
+    fisher_memory_in_process: {
+      target: '≤ 1.5× (storage + data)',
+      value: ratios['fisher_build_memory_over_storage_plus_data_in_process'] ?? null,
+      met: ratios['fisher_build_memory_over_storage_plus_data_in_process'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_in_process'] as number) <= 1.5,
+    },
+    fisher_memory_2_workers: {
+      target: '≤ 1.5× (storage + data)',
+      value: ratios['fisher_build_memory_over_storage_plus_data_2_workers'] ?? null,
+      met: ratios['fisher_build_memory_over_storage_plus_data_2_workers'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_2_workers'] as number) <= 1.5,
+    },
+  };
+  const { slowRuns: _s, fastRuns: _f, endToEnd: _e, ...settingInfo } = setting;
+  return {
+    setting: settingInfo,
+    n,
+    d,
+    A,
+    k,
+    runs: { slow: slowRuns, fast: fastRuns },
+    load_average_before: loadBefore,
+    load_average_after: os.loadavg().map((v) => Number(v.toFixed(2))),
+    product_engine: productEngine() === 'javascript' ? 'JavaScript float64 gemm (product.ts)' : `tfjs ${setting.backend} matMul (float32)`,
+    matmul_gflops: gflops,
+    fisher_plan: describeFisherPlan(plan2),
+    storage_bytes: storage,
+    data_bytes: dataBytes,
+    phases,
+    literal: {
+      rows_timed: rowsTimed,
+      blocks: A,
+      per_block_s_at_rows: timing(literalPart.runs_s),
+      extrapolated_s: literalExtrapolated,
+      note: `equation (3), float64, timed on the first ${rowsTimed} rows of one block and extrapolated linearly to ${n} rows × ${A} blocks (its cost is exactly linear in rows and the same for every block)`,
+    },
+    fast_block: {
+      seconds: timing(blockTimes),
+      matmul_seconds: timing(replayTimes),
+      products: shapes.length,
+      gflop: Number(blockGflop.toFixed(3)),
+      achieved_gflops: Number((blockGflop / blockMedian).toFixed(2)),
+    },
+    cholesky_route_s: choleskyRoute,
+    fisher_busiest_thread_cpu_s: busiestThread,
+    fisher_build_memory_fresh_process: freshBuild,
+    accuracy,
+    erasure: {
+      seconds: timing(erasureRuns),
+      bytes_read: bytesRead,
+      blocks_read: blocksRead,
+      note: 'erasureFromStore: θ* and F̂⁻¹ read from an ArtefactCache (positioned reads, one block at a time, CRC-checked; file in the page cache), removal gradient from S’s rows, one matrix–vector product per block, θ̂ at ε = 1',
+    },
+    end_to_end: e2e,
+    ratios,
+    targets,
+  };
+}
+
+function table(results: SettingResult[]): string {
+  const rows: [string, (r: SettingResult) => string][] = [
+    ['backend / products', (r) => `${r.setting.backend} / ${r.product_engine.startsWith('tfjs') ? 'tfjs matMul' : 'JS gemm'}`],
+    ['n × d, attributes, k', (r) => `${r.n} × ${r.d}, ${r.A}, ${r.k}`],
+    ['load average before → after', (r) => `${r.load_average_before[0]} → ${r.load_average_after[0]}`],
+    ['matMul GFLOP/s (784×1024×784)', (r) => String(r.matmul_gflops['784x1024x784'] ?? r.matmul_gflops['784x512x200'] ?? 'n/a')],
+    ['training θ*', (r) => secs(r.phases['train']?.median_s)],
+    ['retraining θ*₋S', (r) => secs(r.phases['retrain']?.median_s)],
+    ['Fisher: literal rank-1 loop (extrap.)', (r) => secs(r.literal.extrapolated_s)],
+    ['Fisher: previous route (Gram + JS inverse)', (r) => secs(Number.isFinite(r.cholesky_route_s) ? r.cholesky_route_s : null)],
+    ['Fisher: fast, in-process', (r) => secs(r.phases['fisher_fast_in_process']?.median_s)],
+    ['Fisher: fast, 1 worker', (r) => secs(r.phases['fisher_fast_workers_1']?.median_s)],
+    ['Fisher: fast, 2 workers', (r) => secs(r.phases['fisher_fast_workers_2']?.median_s)],
+    ['cores obtained: Fisher 1 w / 2 w', (r) => `${r.phases['fisher_fast_workers_1']?.cores_used ?? 'n/a'} / ${r.phases['fisher_fast_workers_2']?.cores_used ?? 'n/a'}`],
+    ['busiest thread CPU: Fisher 1 w / 2 w', (r) => `${secs(r.fisher_busiest_thread_cpu_s['workers_1'])} / ${secs(r.fisher_busiest_thread_cpu_s['workers_2'])}`],
+    ['one block: fast / its products', (r) => `${secs(r.fast_block.seconds.median_s)} / ${secs(r.fast_block.matmul_seconds.median_s)} (${r.fast_block.gflop} GFLOP)`],
+    ['accuracy: fast vs float64 direct', (r) => `${r.accuracy['fast_vs_float64_direct_rel_frob']} (applied ${r.accuracy['fast_vs_float64_direct_applied_to_removal_gradient']})`],
+    ['one erasure against stored artefacts', (r) => secs(r.phases['erasure_stored']?.median_s)],
+    ['ε sweep (25 values)', (r) => secs(r.phases['sweep']?.median_s)],
+    ['ssse erase, cold / warm / warm --verify none', (r) => (r.end_to_end ? `${secs(r.end_to_end.cold.median_s)} / ${secs(r.end_to_end.warm.median_s)} / ${secs(r.end_to_end.warm_no_verify.median_s)}` : 'not run')],
+    ['peak RSS +: train / retrain', (r) => `${mb(r.phases['train']?.rss.increase_bytes)} / ${mb(r.phases['retrain']?.rss.increase_bytes)}`],
+    ['peak RSS +: Fisher in-proc / 1 w / 2 w (fresh)', (r) => ['in_process', 'workers_1', 'workers_2'].map((l) => mb(r.fisher_build_memory_fresh_process[l]?.increase_median_bytes)).join(' / ')],
+    ['peak RSS +: literal / erasure / sweep', (r) => ['fisher_literal_subset', 'erasure_stored', 'sweep'].map((l) => mb(r.phases[l]?.rss.increase_bytes)).join(' / ')],
+    ['peak RSS: ssse erase cold / warm (process)', (r) => (r.end_to_end ? `${mb(r.end_to_end.cold.max_rss_bytes)} / ${mb(r.end_to_end.warm.max_rss_bytes)}` : 'not run')],
+    ['F̂⁻¹ storage + data', (r) => `${mb(r.storage_bytes)} + ${mb(r.data_bytes)}`],
+    ['RATIO erasure / retrain (≤ 0.001)', (r) => (r.ratios['erasure_over_retrain'] as number).toExponential(2)],
+    ['RATIO literal / fast 2 w (≥ 10)', (r) => (r.ratios['literal_over_fast_2_workers'] as number).toFixed(1)],
+    ['RATIO fast / its products (≤ 1.5)', (r) => (r.ratios['fast_block_over_its_matmuls'] as number).toFixed(2)],
+    ['RATIO 1 worker / 2 workers (≥ 1.6)', (r) => (r.ratios['one_worker_over_two_workers'] as number).toFixed(2)],
+    ['  same, busiest-thread CPU (a core each)', (r) => (r.ratios['one_worker_over_two_workers_by_busiest_thread_cpu'] as number).toFixed(2)],
+    ['RATIO Fisher memory / (storage+data) in-proc, 2 w (≤ 1.5)', (r) => ['fisher_build_memory_over_storage_plus_data_in_process', 'fisher_build_memory_over_storage_plus_data_2_workers'].map((key) => (r.ratios[key] === null ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  const colWidth = 34;
+  const header = `${''.padEnd(width)}${results.map((r) => r.setting.name.padEnd(colWidth)).join('')}`;
+  const lines = [header, '-'.repeat(header.length)];
+  for (const [label, f] of rows) lines.push(`${label.padEnd(width)}${results.map((r) => f(r).padEnd(colWidth)).join('')}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const fashionDir = process.env['BENCH_FASHION_DIR'] ?? '/usr/share/datasets/fashion-mnist';
+  const bundled = path.join(ROOT, 'data', 'fashion-mnist-3k');
+  const slow = QUICK ? 1 : 3;
+  const fast = QUICK ? 1 : 5;
+  const settings: Setting[] = [
+    { name: 'wasm, bundled 3,000', description: 'bundled data, wasm backend', backend: 'wasm', dataset: bundled, limitTrain: 3000, slowRuns: slow, fastRuns: fast, endToEnd: true },
+  ];
+  const skipped: string[] = [];
+  if (fs.existsSync(fashionDir)) {
+    settings.push({ name: 'wasm, Fashion-MNIST 6,000', description: `${fashionDir}, first 6,000 training images, wasm backend`, backend: 'wasm', dataset: fashionDir, limitTrain: 6000, slowRuns: slow, fastRuns: fast, endToEnd: true });
+  } else {
+    skipped.push(`Fashion-MNIST 6,000: ${fashionDir} is missing (apt-get install dataset-fashion-mnist)`);
+  }
+  settings.push({
+    name: 'cpu, bundled 600 (smaller)',
+    description: 'first 600 bundled rows, cpu backend (products by the JavaScript gemm); smaller because the cpu backend is about 20× slower',
+    backend: 'cpu',
+    dataset: bundled,
+    limitTrain: 600,
+    slowRuns: QUICK ? 1 : 3,
+    fastRuns: QUICK ? 1 : 3,
+    endToEnd: false,
+    note: 'smaller size: 600 rows; no end-to-end run',
+  });
+  const info = {
+    generated: new Date().toISOString(),
+    quick: QUICK,
+    machine: machine(),
+    tfjs: tf.version.tfjs,
+    gpu: 'No GPU was lent to this session; no GPU figures.',
+    backends_not_measured: {
+      tensorflow: '@tensorflow/tfjs-node(-gpu) is not installed: it downloads libtensorflow when it installs, and this machine reaches only the npm registry and Debian.',
+    },
+    definitions: {
+      median: 'every figure is the median of the runs listed next to it; ratios are taken between figures of this same run',
+      peak_rss: 'per phase: the process high-water mark (VmHWM, reset through /proc/self/clear_refs before the phase; worker threads included) minus the resident size before it',
+      fisher_memory_ratio: 'each build in a fresh process with data, backend and θ* loaded: (peak RSS increase of the build + the training data) / (F̂⁻¹ storage + data); the data (features + labels) counts once, as in the target. The in-run phases\' peak increases are also listed, but there earlier phases\' memory is reused',
+      literal: `the literal loop is timed on ${LITERAL_ROWS} rows of one block and extrapolated linearly`,
+      erasure_vs_retrain: 'retraining is trainLinear on D \\ S on the calling thread (not spread over workers)',
+      cores_used: 'process CPU seconds (all threads) / wall seconds over a phase: how many cores it actually got on this shared machine',
+      busiest_thread_cpu: 'CPU seconds of the busiest thread of a Fisher build (from /proc/self/task): its wall time if every thread had a core of its own; the ratio by it is what two workers give on an idle machine, reported beside the wall-clock ratio, not instead of it',
+    },
+    skipped,
+  };
+  const only = process.env['BENCH_ONLY'];
+  if (only) {
+    for (const s of settings.filter((x) => !x.name.includes(only))) skipped.push(`${s.name}: not selected (BENCH_ONLY=${only})`);
+    settings.splice(0, settings.length, ...settings.filter((x) => x.name.includes(only)));
+  }
+  const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-bench-'));
+  const results: SettingResult[] = [];
+  try {
+    for (const s of settings) results.push(await runSetting(s, tmpRoot));
+  } finally {
+    fs.rmSync(tmpRoot, { recursive: true, force: true });
+  }
+  const out = { ...info, settings: results };
+  const file = path.join(ROOT, 'bench', QUICK ? 'results.quick.json' : 'results.json');
+  fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`\n${table(results)}\n\n`);
+  process.stdout.write(`No GPU was lent to this session. tensorflow backend not installed (see ${path.relative(process.cwd(), file)}).\n`);
+  process.stdout.write(`The literal loop is timed on ${LITERAL_ROWS} rows of one block and extrapolated linearly to n rows × A blocks.\n`);
+  for (const s of skipped) process.stdout.write(`Skipped: ${s}\n`);
+  process.stdout.write(`Written ${file}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,174 @@
+import * as tf from '@tensorflow/tfjs';
+import { SsseError } from '../errors.js';
+import { gemm, productEngine, type MatMulShape } from './product.js';
+import { f32, f64, type Workspace } from './workspace.js';
+
+export type { MatMulShape } from './product.js';
+
+/**
+ * G = scale·Σ_i w_i·x_i·x_iᵀ from row-major float32 features held in JavaScript, as backend
+ * matrix products in float32, returned as a symmetric d×d Float64Array (ready for the float64
+ * work that follows).
+ *
+ * Organised for the wasm backend, where (measured on the 2-core reference machine):
+ * - only plain A·B products are fast: with transposeA or transposeB the kernel falls back to a
+ *   loop about 10–20× slower, so the transposed operand is built here, in JavaScript;
+ * - products of a few hundred rows and columns run at up to twice the GFLOP/s of one big
+ *   784×6000×784 product (cache), so the rows are taken in chunks;
+ * - G is symmetric, so with the columns cut into P panels only the panels on and below the
+ *   diagonal are computed: (P + 1)/(2P) of the full product's work (5/8 for P = 4).
+ *
+ * On the cpu backend the products are product.ts's JavaScript float64 gemm instead (tfjs's cpu
+ * matMul is slower than that), accumulated in float64.
+ *
+ * Chunking also bounds the float32 rounding of each entry: within a chunk it grows with the chunk
+ * length (about √c·u₃₂ for these non-negative sums) rather than with n, and adding the few chunk
+ * sums costs only about √(n/c)·u₃₂ more.
+ */
+export interface GramPlan {
+  /** Rows per chunk (the inner dimension of each product). */
+  chunkRows: number;
+  /** Column panels; 1 computes the full square. */
+  panels: number;
+}
+
+export const DEFAULT_GRAM_PLAN: GramPlan = { chunkRows: 1024, panels: 4 };
+
+export interface GramOptions {
+  plan?: GramPlan;
+  /** Called with the shape of every backend product (the benchmark replays them). */
+  onMatMul?: (shape: MatMulShape) => void;
+  /** Reusable buffers (workspace.ts); the result then lives in it until the next call. */
+  workspace?: Workspace;
+}
+
+/** Panel boundaries: P + 1 increasing column indices from 0 to d, multiples of 8 where possible. */
+export function panelBounds(d: number, panels: number): number[] {
+  const p = Math.max(1, Math.min(panels, d));
+  const bounds = [0];
+  for (let j = 1; j < p; j++) {
+    const b = Math.round((d * j) / p / 8) * 8;
+    bounds.push(Math.min(d, Math.max(b, (bounds[j - 1] as number) + 1)));
+  }
+  bounds.push(d);
+  return bounds;
+}
+
+/**
+ * Scaled transpose of rows [r0, r0 + c): out[j·c + i] = features[(r0 + i)·d + j]·s_i, in tiles
+ * so that both the reads and the writes stay within a few cache lines.
+ */
+function scaledTranspose(
+  features: Float32Array,
+  d: number,
+  r0: number,
+  c: number,
+  rowScale: Float32Array,
+  out: Float32Array,
+): void {
+  const T = 32;
+  for (let i0 = 0; i0 < c; i0 += T) {
+    const i1 = Math.min(c, i0 + T);
+    for (let j0 = 0; j0 < d; j0 += T) {
+      const j1 = Math.min(d, j0 + T);
+      for (let i = i0; i < i1; i++) {
+        const s = rowScale[i] as number;
+        const src = (r0 + i) * d;
+        for (let j = j0; j < j1; j++) out[j * c + i] = (features[src + j] as number) * s;
+      }
+    }
+  }
+}
+
+export function weightedGramPanels(
+  features: Float32Array,
+  n: number,
+  d: number,
+  weights: ArrayLike<number>,
+  scale: number,
+  options: GramOptions = {},
+): Float64Array {
+  const plan = options.plan ?? DEFAULT_GRAM_PLAN;
+  if (features.length !== n * d) {
+    throw new SsseError('BAD_ARGUMENT', `weightedGramPanels: features has ${features.length} values, expected ${n}×${d}`);
+  }
+  if (weights.length !== n) {
+    throw new SsseError('BAD_ARGUMENT', `weightedGramPanels: weights has ${weights.length} entries, expected ${n} (rows)`);
+  }
+  if (!(plan.chunkRows >= 1) || !(plan.panels >= 1)) {
+    throw new SsseError('BAD_ARGUMENT', `weightedGramPanels: chunkRows and panels must be ≥ 1 (got ${plan.chunkRows}, ${plan.panels})`);
+  }
+  const bounds = panelBounds(d, plan.panels);
+  const P = bounds.length - 1;
+  const chunk = Math.min(n, Math.max(1, Math.floor(plan.chunkRows)));
+  const ws = options.workspace;
+  const xt = f32(ws, 'gram.xt', d * chunk);
+  const rowScale = f32(ws, 'gram.scale', chunk);
+  const tile = f32(ws, 'gram.tile', chunk * Math.max(...bounds.slice(1).map((b, j) => b - (bounds[j] as number))));
+  // acc[j] accumulates G[b_j:, b_j:b_{j+1}] across chunks: on the backend, or (javascript
+  // engine) in accJs[j].
+  const javascript = productEngine() === 'javascript';
+  const acc: (tf.Tensor2D | null)[] = new Array<tf.Tensor2D | null>(P).fill(null);
+  const accJs: (Float64Array | null)[] = new Array<Float64Array | null>(P).fill(null);
+  try {
+    for (let r0 = 0; r0 < n; r0 += chunk) {
+      const c = Math.min(chunk, n - r0);
+      let any = false;
+      for (let i = 0; i < c; i++) {
+        const w = weights[r0 + i] as number;
+        if (!(w >= 0) || !Number.isFinite(w)) {
+          throw new SsseError('NUMERIC', `weightedGramPanels: weight ${r0 + i} is ${w}, expected a finite non-negative number`);
+        }
+        rowScale[i] = w * scale;
+        if (w !== 0) any = true;
+      }
+      if (!any) continue;
+      const xtc = xt.subarray(0, d * c);
+      scaledTranspose(features, d, r0, c, rowScale, xtc);
+      for (let j = 0; j < P; j++) {
+        const b0 = bounds[j] as number;
+        const w = (bounds[j + 1] as number) - b0;
+        const right = tile.subarray(0, c * w);
+        for (let i = 0; i < c; i++) {
+          const src = (r0 + i) * d;
+          right.set(features.subarray(src + b0, src + b0 + w), i * w);
+        }
+        options.onMatMul?.([d - b0, c, w]);
+        if (javascript) {
+          const part = gemm(xtc.subarray(b0 * c), d - b0, c, right, w);
+          const target = accJs[j];
+          if (!target) accJs[j] = part;
+          else for (let t = 0; t < part.length; t++) target[t] = (target[t] as number) + (part[t] as number);
+          continue;
+        }
+        const prev = acc[j] ?? null;
+        acc[j] = tf.tidy((): tf.Tensor2D => {
+          const product: tf.Tensor2D = tf.matMul(tf.tensor2d(xtc.subarray(b0 * c), [d - b0, c]), tf.tensor2d(right, [c, w]));
+          return prev ? (tf.add(prev, product) as tf.Tensor2D) : product;
+        });
+        prev?.dispose();
+      }
+    }
+    // The lower triangle of G from the panels (the upper triangle is not needed by the caller's
+    // factorisation, but is filled so that the result is the whole symmetric matrix).
+    const g = f64(ws, 'gram.g', d * d, true);
+    for (let j = 0; j < P; j++) {
+      const panel = accJs[j] ?? acc[j]?.dataSync();
+      if (!panel) continue;
+      const b0 = bounds[j] as number;
+      const w = (bounds[j + 1] as number) - b0;
+      for (let r = b0; r < d; r++) {
+        const src = (r - b0) * w;
+        const cEnd = Math.min(w, r - b0 + 1);
+        for (let cc = 0; cc < cEnd; cc++) {
+          const v = panel[src + cc] as number;
+          g[r * d + b0 + cc] = v;
+          g[(b0 + cc) * d + r] = v;
+        }
+      }
+    }
+    return g;
+  } finally {
+    for (const t of acc) t?.dispose();
+  }
+}

@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The matrix product the fast routes (gram.ts, blockedCholesky.ts) are built on, C = A·B for
+ * row-major A (m×k) and B (k×n).
+ *
+ * On the wasm (and tensorflow) backends it is a tfjs matMul: SIMD float32, 10–30 GFLOP/s here.
+ * The cpu backend's matMul is a generic JavaScript loop that measured 0.13–0.22 GFLOP/s on the
+ * reference machine, slower than the scalar float64 loops it is meant to replace, so on that
+ * backend the product is computed by `gemm` below instead: JavaScript doubles, four rows at a
+ * time, skipping zero entries of A (pixels are mostly zero), about 1–2 GFLOP/s, and exact to
+ * float64 rounding rather than float32.
+ */
+export type MatMulShape = [m: number, k: number, n: number];
+
+/** Whether products run as tfjs matMuls ('backend') or in JavaScript float64 ('javascript'). */
+export type ProductEngine = 'backend' | 'javascript';
+
+export function productEngine(): ProductEngine {
+  return tf.getBackend() === 'cpu' ? 'javascript' : 'backend';
+}
+
+/** C = A·B in float64 (row-major). A and B are read as given, float32 or float64. */
+export function gemm(a: Float32Array, m: number, k: number, b: Float32Array, n: number): Float64Array {
+  const c = new Float64Array(m * n);
+  const KB = 128; // rows of B kept hot in cache while four rows of C are updated
+  for (let p0 = 0; p0 < k; p0 += KB) {
+    const p1 = Math.min(k, p0 + KB);
+    let i = 0;
+    for (; i + 3 < m; i += 4) {
+      const r0 = i * n;
+      const r1 = r0 + n;
+      const r2 = r1 + n;
+      const r3 = r2 + n;
+      const ai = i * k;
+      for (let p = p0; p < p1; p++) {
+        const a0 = a[ai + p] as number;
+        const a1 = a[ai + k + p] as number;
+        const a2 = a[ai + 2 * k + p] as number;
+        const a3 = a[ai + 3 * k + p] as number;
+        if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+        const bp = p * n;
+        for (let j = 0; j < n; j++) {
+          const bv = b[bp + j] as number;
+          c[r0 + j] = (c[r0 + j] as number) + a0 * bv;
+          c[r1 + j] = (c[r1 + j] as number) + a1 * bv;
+          c[r2 + j] = (c[r2 + j] as number) + a2 * bv;
+          c[r3 + j] = (c[r3 + j] as number) + a3 * bv;
+        }
+      }
+    }
+    for (; i < m; i++) {
+      const r = i * n;
+      for (let p = p0; p < p1; p++) {
+        const av = a[i * k + p] as number;
+        if (av === 0) continue;
+        const bp = p * n;
+        for (let j = 0; j < n; j++) c[r + j] = (c[r + j] as number) + av * (b[bp + j] as number);
+      }
+    }
+  }
+  return c;
+}
+
+/**
+ * A·B by the engine in use: a fresh array the caller owns (float32 from the backend, float64
+ * from `gemm`).
+ */
+export function product(
+  a: Float32Array,
+  m: number,
+  k: number,
+  b: Float32Array,
+  n: number,
+  onMatMul?: (shape: MatMulShape) => void,
+): Float32Array | Float64Array {
+  onMatMul?.([m, k, n]);
+  if (productEngine() === 'javascript') return gemm(a, m, k, b, n);
+  const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
+  try {
+    return out.dataSync() as Float32Array;
+  } finally {
+    out.dispose();
+  }
+}

@@ -1,0 +1,190 @@
+import * as os from 'node:os';
+import { currentBackend, type BackendName } from '../backend.js';
+import { SsseError } from '../errors.js';
+import { DEFAULT_GRAM_PLAN, type GramPlan } from '../linalg/gram.js';
+import { throwIfCancelled } from '../progress.js';
+import { runFisherPool } from '../workers/fisherPool.js';
+import { fisherInverse, fisherWeights, type FisherInverse, type FisherOptions } from './fisher.js';
+import type { LinearModel } from './model.js';
+
+/**
+ * Building F̂⁻¹ for a model: state what it will store, refuse what will not fit, then compute the
+ * blocks, on worker threads where that helps.
+ */
+
+/** What a Fisher build will hold, stated before it starts (bytes). */
+export interface FisherPlan {
+  blocks: number;
+  /** Rows (= columns) of each block. */
+  blockSize: number;
+  /** The stored F̂⁻¹ in float32: blocks × B² × 4. */
+  storageBytes: number;
+  /** Worker threads (0: computed on the calling thread). */
+  workers: number;
+  /** The features shared with the workers (0 when computed in-process, or already shared). */
+  sharedDataBytes: number;
+  /** Estimated working memory of one block in progress (Gram chunk, factor, inverse, backend copies). */
+  workingBytesPerBlock: number;
+  /** Estimated fixed cost of one worker thread (its own JavaScript heap and tfjs backend). */
+  runtimeBytesPerWorker: number;
+  /** storage + shared data + max(workers, 1) × working + workers × runtime. */
+  totalBytes: number;
+  /** The memory this build may use: the caller's limit, else what the system reports available. */
+  availableBytes: number;
+}
+
+/**
+ * Measured on the reference machine (wasm backend, Node 20): a worker that has loaded tfjs and
+ * initialised its backend adds 20–40 MB to the process's resident memory.
+ */
+export const RUNTIME_BYTES_PER_WORKER = 40e6;
+
+/**
+ * Working memory of one block in progress: the reused buffers (workspace.ts: float64 Gram and
+ * factor, float32 L⁻¹, its transpose and a square scratch; gram.ts's transposed chunk) plus what
+ * is allocated and dropped within a block (backend results). Measured on the reference machine
+ * (wasm, d = 784): about 23 MB of buffers and 30 MB transient, i.e. ≈ 60·d² + 16·d·chunk bytes.
+ */
+export function workingBytesPerBlock(d: number, n: number, plan: GramPlan = DEFAULT_GRAM_PLAN): number {
+  const chunk = Math.min(n, plan.chunkRows);
+  return 60 * d * d + 16 * d * chunk;
+}
+
+/** Memory the system reports available to this process (cgroup limit included where set). */
+export function availableMemoryBytes(): number {
+  let available = os.freemem();
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  if (constrained !== undefined && constrained > 0 && Number.isFinite(constrained)) {
+    available = Math.min(available, Math.max(0, constrained - process.memoryUsage().rss));
+  }
+  return available;
+}
+
+export function planFisher(
+  n: number,
+  d: number,
+  blocks: number,
+  workers: number,
+  options: { featuresShared?: boolean; availableBytes?: number; gramPlan?: GramPlan } = {},
+): FisherPlan {
+  const storageBytes = blocks * d * d * 4;
+  const sharedDataBytes = workers > 0 && !options.featuresShared ? n * d * 4 + n * blocks * 8 : 0;
+  const working = workingBytesPerBlock(d, n, options.gramPlan);
+  const runtime = workers > 0 ? RUNTIME_BYTES_PER_WORKER : 0;
+  return {
+    blocks,
+    blockSize: d,
+    storageBytes,
+    workers,
+    sharedDataBytes,
+    workingBytesPerBlock: working,
+    runtimeBytesPerWorker: runtime,
+    totalBytes: storageBytes + sharedDataBytes + Math.max(workers, 1) * working + workers * runtime,
+    availableBytes: options.availableBytes ?? availableMemoryBytes(),
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
+/** One line for people: "F̂⁻¹: 10 blocks × 784² × 4 B = 24.6 MB stored; about 70.1 MB while built (2 workers)". */
+export function describeFisherPlan(plan: FisherPlan): string {
+  const where = plan.workers > 0 ? `${plan.workers} worker${plan.workers === 1 ? '' : 's'}` : 'in-process';
+  return (
+    `F̂⁻¹: ${plan.blocks} blocks × ${plan.blockSize}² × 4 B = ${formatBytes(plan.storageBytes)} stored; ` +
+    `about ${formatBytes(plan.totalBytes)} while it is built (${where})`
+  );
+}
+
+/** Throws RESOURCE with the figures when the build would not fit. */
+export function checkFisherFits(plan: FisherPlan): void {
+  const elements = plan.blockSize * plan.blockSize;
+  if (elements >= 2 ** 32 || plan.storageBytes > Number.MAX_SAFE_INTEGER) {
+    throw new SsseError('RESOURCE', `${describeFisherPlan(plan)}: a ${plan.blockSize}×${plan.blockSize} block exceeds the largest array JavaScript can hold`);
+  }
+  if (plan.totalBytes > plan.availableBytes) {
+    throw new SsseError(
+      'RESOURCE',
+      `${describeFisherPlan(plan)}, but only ${formatBytes(plan.availableBytes)} of memory is available; ` +
+        (plan.workers > 1 ? 'use fewer workers, ' : '') +
+        'free memory or use a machine with more',
+    );
+  }
+}
+
+export interface BuildOptions extends FisherOptions {
+  /** Worker threads for the 'blocked' method: 0 computes in-process; default: one per core, up to the number of blocks. */
+  workers?: number;
+  /** Memory the build may use (bytes); default: what the system reports available. */
+  memoryLimitBytes?: number;
+  /** Told the plan before anything is computed. */
+  onPlan?: (plan: FisherPlan) => void;
+  /** Tuning for the 'blocked' method. */
+  block?: number;
+  gramPlan?: GramPlan;
+}
+
+/** Worker threads that help on this backend: tfjs-node's native kernels already use every core. */
+export function defaultWorkers(backend: BackendName, blocks: number): number {
+  if (backend === 'tensorflow') return 0;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const w = Math.min(cores, blocks);
+  return w > 1 ? w : 0;
+}
+
+/**
+ * F̂⁻¹ of a trained linear model (one block per attribute), by `options.method` (default
+ * 'blocked', the fast route). States the plan through onPlan, refuses a build that would not fit,
+ * and for 'blocked' spreads the blocks over worker threads.
+ */
+export async function buildFisherInverse(
+  model: LinearModel,
+  features: Float32Array,
+  labels: Uint8Array,
+  n: number,
+  options: BuildOptions,
+): Promise<FisherInverse> {
+  const { d, A } = model;
+  const method = options.method ?? 'blocked';
+  const curvature = options.curvature ?? 'empirical';
+  const backend = currentBackend();
+  if (!backend) throw new SsseError('RESOURCE', 'buildFisherInverse: call initBackend() first');
+  if (!(options.damping > 0) || !Number.isFinite(options.damping)) {
+    throw new SsseError('BAD_ARGUMENT', `--damping: must be a finite number > 0 (got ${options.damping})`);
+  }
+  if (features.length !== n * d) {
+    throw new SsseError('BAD_ARGUMENT', `buildFisherInverse: features has ${features.length} values, expected ${n}×${d}`);
+  }
+  const requested = options.workers ?? defaultWorkers(backend.name, A);
+  if (!Number.isInteger(requested) || requested < 0) {
+    throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${requested}`);
+  }
+  const workers = method === 'blocked' ? Math.min(requested, A) : 0;
+  const plan = planFisher(n, d, A, workers, {
+    featuresShared: features.buffer instanceof SharedArrayBuffer,
+    ...(options.memoryLimitBytes !== undefined ? { availableBytes: options.memoryLimitBytes } : {}),
+    ...(options.gramPlan ? { gramPlan: options.gramPlan } : {}),
+  });
+  options.onPlan?.(plan);
+  checkFisherFits(plan);
+  throwIfCancelled(options, 'fisher');
+  if (workers === 0) return fisherInverse(model, features, labels, n, { ...options, method, curvature });
+  const weights = fisherWeights(model, features, labels, curvature);
+  const { store } = await runFisherPool(features, weights, n, d, A, {
+    backend: backend.name,
+    workers,
+    N: n,
+    damping: options.damping,
+    ...(options.block !== undefined ? { block: options.block } : {}),
+    ...(options.gramPlan ? { gramPlan: options.gramPlan } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const blocks: Float32Array[] = [];
+  for (let a = 0; a < A; a++) blocks.push(store.subarray(a * d * d, (a + 1) * d * d));
+  return { d, A, damping: options.damping, N: n, curvature, method, blocks };
+}

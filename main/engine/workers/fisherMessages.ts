@@ -1,0 +1,31 @@
+import type { BackendName } from '../backend.js';
+import type { SsseErrorCode } from '../errors.js';
+import type { GramPlan } from '../linalg/gram.js';
+
+/**
+ * The contract between the Fisher pool (fisherPool.ts, main thread) and its workers
+ * (fisherWorker.ts). The data travel once, as SharedArrayBuffers; each message names a block.
+ */
+export interface FisherWorkerData {
+  backend: BackendName;
+  /** n×d float32 features. */
+  features: SharedArrayBuffer;
+  /** n×A float64 per-sample weights w_ja (fisherWeights). */
+  weights: SharedArrayBuffer;
+  /** A×d×d float32: the worker writes block a at offset a·d². */
+  store: SharedArrayBuffer;
+  n: number;
+  d: number;
+  A: number;
+  N: number;
+  damping: number;
+  block?: number;
+  gramPlan?: GramPlan;
+}
+
+export type ToWorker = { type: 'block'; a: number };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'done'; a: number; seconds: number }
+  | { type: 'error'; code: SsseErrorCode | null; message: string };

@@ -1,0 +1,133 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { BackendName } from '../backend.js';
+import { CancelledError, SsseError } from '../errors.js';
+import type { GramPlan } from '../linalg/gram.js';
+import { report, throwIfCancelled, type RunControl } from '../progress.js';
+import type { FisherWorkerData, FromWorker } from './fisherMessages.js';
+
+/**
+ * Spreads the blocks of F̂⁻¹ over worker threads, each with its own tfjs backend (the wasm and
+ * cpu backends compute on one thread each in Node, so W workers use W cores). Blocks are handed
+ * out one at a time as workers finish, so uneven blocks still balance. Cancelling terminates the
+ * workers at once; a worker's error ends the whole build with that error.
+ */
+export interface PoolOptions extends RunControl {
+  backend: BackendName;
+  workers: number;
+  N: number;
+  damping: number;
+  block?: number;
+  gramPlan?: GramPlan;
+  /** Progress phase name (default 'fisher'). */
+  phase?: string;
+}
+
+export interface PoolResult {
+  /** A×d×d float32 on a SharedArrayBuffer; block a at offset a·d². */
+  store: Float32Array;
+  /** Seconds each block took inside its worker. */
+  blockSeconds: number[];
+}
+
+/** A Float32Array's contents on a SharedArrayBuffer: the same memory when it already is one. */
+export function sharedCopy<T extends Float32Array | Float64Array>(src: T): T {
+  if (src.buffer instanceof SharedArrayBuffer) return src;
+  const ctor = src.constructor as { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+  const out = new ctor(new SharedArrayBuffer(src.length * ctor.BYTES_PER_ELEMENT));
+  out.set(src);
+  return out;
+}
+
+/**
+ * The worker entry next to this file: fisherWorker.js when compiled, fisherWorker.ts when run
+ * from source through tsx (tests, development), which the worker then loads through tsx too.
+ */
+function startWorker(data: FisherWorkerData): Worker {
+  const ext = path.extname(__filename);
+  const file = path.join(__dirname, `fisherWorker${ext}`);
+  if (!fs.existsSync(file)) throw new SsseError('RESOURCE', `the Fisher worker script is missing: ${file}`);
+  if (ext === '.ts') {
+    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData: data });
+  }
+  return new Worker(file, { workerData: data });
+}
+
+export async function runFisherPool(
+  features: Float32Array,
+  weights: Float64Array,
+  n: number,
+  d: number,
+  A: number,
+  options: PoolOptions,
+): Promise<PoolResult> {
+  const phase = options.phase ?? 'fisher';
+  throwIfCancelled(options, phase);
+  const count = Math.max(1, Math.min(Math.floor(options.workers), A));
+  const store = new Float32Array(new SharedArrayBuffer(A * d * d * 4));
+  const data: FisherWorkerData = {
+    backend: options.backend,
+    features: sharedCopy(features).buffer as SharedArrayBuffer,
+    weights: sharedCopy(weights).buffer as SharedArrayBuffer,
+    store: store.buffer as SharedArrayBuffer,
+    n,
+    d,
+    A,
+    N: options.N,
+    damping: options.damping,
+    ...(options.block !== undefined ? { block: options.block } : {}),
+    ...(options.gramPlan !== undefined ? { gramPlan: options.gramPlan } : {}),
+  };
+  const blockSeconds = new Array<number>(A).fill(0);
+  const workers: Worker[] = [];
+  let next = 0;
+  let done = 0;
+  report(options, phase, 0, A);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (error: Error | null): void => {
+        if (settled) return;
+        settled = true;
+        options.signal?.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onAbort = (): void => finish(new CancelledError(phase));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.signal?.aborted) {
+        onAbort(); // aborted before the listener was in place (e.g. from the first progress report)
+        return;
+      }
+      const assign = (worker: Worker): void => {
+        if (next < A) worker.postMessage({ type: 'block', a: next++ });
+      };
+      for (let w = 0; w < count; w++) {
+        const worker = startWorker(data);
+        workers.push(worker);
+        worker.on('message', (message: FromWorker) => {
+          if (settled) return;
+          if (message.type === 'ready') {
+            assign(worker);
+          } else if (message.type === 'done') {
+            blockSeconds[message.a] = message.seconds;
+            done++;
+            report(options, phase, done, A);
+            if (done === A) finish(null);
+            else assign(worker);
+          } else {
+            finish(new SsseError(message.code ?? 'RESOURCE', message.code ? message.message : `Fisher worker failed: ${message.message}`));
+          }
+        });
+        worker.on('error', (e) => finish(new SsseError('RESOURCE', `Fisher worker failed: ${e.message}`)));
+        worker.on('exit', (code) => {
+          if (!settled) finish(new SsseError('RESOURCE', `a Fisher worker exited (code ${code}) before the build finished; out of memory?`));
+        });
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return { store, blockSeconds };
+}

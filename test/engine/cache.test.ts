@@ -1,0 +1,92 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { ArtefactCache, crc32, crc32Table } from '../../main/engine/cache.js';
+import { sha256Bytes } from '../../main/engine/hash.js';
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-cache-test-'));
+}
+
+function blocks(count: number, len: number): Float32Array[] {
+  return Array.from({ length: count }, (_, b) => Float32Array.from({ length: len }, (_, i) => b * 1000 + i * 0.5));
+}
+
+describe('ArtefactCache.open: positioned reads of single arrays', () => {
+  test('reads each array at its offset, checks it, and counts only the bytes it read', () => {
+    const cache = new ArtefactCache(tempDir());
+    const arrays = blocks(5, 1000);
+    const file = cache.write('fisher', 'k1', { d: 10, note: 'x' }, arrays);
+    const reader = cache.open<{ d: number; note: string }>('fisher', 'k1');
+    assert.ok(reader);
+    try {
+      assert.deepEqual(reader.meta, { d: 10, note: 'x' });
+      assert.equal(reader.dtype, 'float32');
+      assert.deepEqual(reader.lengths, [1000, 1000, 1000, 1000, 1000]);
+      const header = reader.bytesRead;
+      const scratch = new ArrayBuffer(4000);
+      const b3 = reader.readArray(3, scratch);
+      assert.ok(b3 instanceof Float32Array);
+      assert.equal(b3.buffer, scratch, 'the scratch buffer is reused');
+      assert.deepEqual(Array.from(b3), Array.from(arrays[3] ?? []));
+      assert.deepEqual(Array.from(reader.readArray(0) ?? []), Array.from(arrays[0] ?? []));
+      assert.equal(reader.bytesRead, header + 2 * 4000, 'two arrays read, nothing else');
+      assert.ok(reader.bytesRead < fs.statSync(file).size);
+      assert.equal(reader.readArray(5), null, 'no such array');
+    } finally {
+      reader.close();
+    }
+    // The whole-entry reader still accepts the entry (the header's extra field is compatible).
+    const whole = cache.read('fisher', 'k1');
+    assert.ok(whole);
+    assert.deepEqual(Array.from(whole.arrays[4] ?? []), Array.from(arrays[4] ?? []));
+  });
+
+  test('a damaged array is reported as null while the others still read; a truncated file does not open', () => {
+    const cache = new ArtefactCache(tempDir());
+    const arrays = blocks(3, 256);
+    const file = cache.write('fisher', 'k2', {}, arrays);
+    const bytes = fs.readFileSync(file);
+    // Flip one byte inside array 1 (the payload ends with arrays 0, 1, 2 of 1024 bytes each).
+    const at = bytes.length - 2 * 1024 + 100;
+    bytes[at] = (bytes[at] as number) ^ 0xff;
+    fs.writeFileSync(file, bytes);
+    const reader = cache.open('fisher', 'k2');
+    assert.ok(reader);
+    assert.ok(reader.readArray(0));
+    assert.equal(reader.readArray(1), null);
+    assert.ok(reader.readArray(2));
+    reader.close();
+    assert.equal(cache.read('fisher', 'k2'), null, 'the whole-entry check catches it too');
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length - 1));
+    assert.equal(cache.open('fisher', 'k2'), null);
+    assert.equal(cache.open('fisher', 'absent'), null);
+  });
+
+  test('an entry written before per-array checksums is read whole, checked by its SHA-256, and served', () => {
+    const dir = tempDir();
+    const arrays = [Float64Array.from([1, 2, 3]), Float64Array.from([4, 5])];
+    const payload = Buffer.concat(arrays.map((a) => new Uint8Array(a.buffer)));
+    const header = Buffer.from(JSON.stringify({ magic: 'SSSECACHE1', dtype: 'float64', lengths: [3, 2], sha256: sha256Bytes(payload), meta: { old: true } }));
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(header.length, 0);
+    fs.writeFileSync(path.join(dir, 'theta-star-old.bin'), Buffer.concat([len, header, payload]));
+    const reader = new ArtefactCache(dir).open<{ old: boolean }>('theta-star', 'old');
+    assert.ok(reader);
+    assert.deepEqual(reader.meta, { old: true });
+    assert.deepEqual(Array.from(reader.readArray(1) ?? []), [4, 5]);
+    reader.close();
+  });
+
+  test('crc32 is the standard CRC-32 (check value of "123456789")', () => {
+    assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
+    assert.equal(crc32Table(Buffer.from('123456789')), 0xcbf43926);
+    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 37) & 255));
+    assert.equal(crc32Table(data), crc32(data));
+    const native = (zlib as typeof zlib & { crc32?: (b: Uint8Array) => number }).crc32;
+    if (native) assert.equal(crc32(data), native(data) >>> 0);
+  });
+});

@@ -1,0 +1,140 @@
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../../main/engine/backend.js';
+import { SsseError } from '../../../main/engine/errors.js';
+import { fisherInverse } from '../../../main/engine/linear/fisher.js';
+import {
+  buildFisherInverse,
+  checkFisherFits,
+  describeFisherPlan,
+  planFisher,
+  type FisherPlan,
+} from '../../../main/engine/linear/fisherBuild.js';
+import type { LinearModel } from '../../../main/engine/linear/model.js';
+import type { ProgressEvent } from '../../../main/engine/progress.js';
+import { gaussian, randomFeatures, randomLabels } from '../../helpers/reference.js';
+
+before(async () => {
+  await initBackend('auto');
+});
+
+describe('the Fisher storage plan', () => {
+  test('states blocks × B² × 4 bytes exactly, and the working memory on top', () => {
+    const plan = planFisher(6000, 784, 10, 2, { availableBytes: 1e12 });
+    assert.equal(plan.storageBytes, 10 * 784 * 784 * 4);
+    assert.equal(plan.sharedDataBytes, 6000 * 784 * 4 + 6000 * 10 * 8);
+    assert.ok(plan.totalBytes > plan.storageBytes + plan.sharedDataBytes);
+    assert.match(describeFisherPlan(plan), /^F̂⁻¹: 10 blocks × 784² × 4 B = 24\.6 MB stored; about [\d.]+ MB while it is built \(2 workers\)$/);
+    const inProcess = planFisher(6000, 784, 10, 0, { availableBytes: 1e12 });
+    assert.equal(inProcess.sharedDataBytes, 0);
+    assert.equal(inProcess.runtimeBytesPerWorker, 0);
+    assert.match(describeFisherPlan(inProcess), /\(in-process\)$/);
+    checkFisherFits(plan);
+  });
+
+  test('a build that does not fit is refused with the figures', () => {
+    const plan = planFisher(6000, 784, 10, 2, { availableBytes: 50e6 });
+    assert.throws(
+      () => checkFisherFits(plan),
+      (e: unknown) =>
+        e instanceof SsseError &&
+        e.code === 'RESOURCE' &&
+        /24\.6 MB stored/.test(e.message) &&
+        /only 50\.0 MB of memory is available/.test(e.message) &&
+        /fewer workers/.test(e.message),
+    );
+    // Blocks too large for one JavaScript array are refused whatever the memory.
+    assert.throws(() => checkFisherFits(planFisher(10, 70000, 1, 0, { availableBytes: 1e15 })), /largest array/);
+  });
+});
+
+describe('buildFisherInverse: in-process and on worker threads', () => {
+  const n = 300;
+  const d = 40;
+  const A = 4;
+  const features = randomFeatures(n, d, 301);
+  const labels = randomLabels(n, A, 302);
+  const g = gaussian(303);
+  const model: LinearModel = { d, A, weights: Float64Array.from({ length: d * A }, () => (3 * g()) / Math.sqrt(d)) };
+
+  test('refuses before computing anything when the plan does not fit', async () => {
+    const events: ProgressEvent[] = [];
+    let told: FisherPlan | null = null;
+    await assert.rejects(
+      buildFisherInverse(model, features, labels, n, {
+        damping: 1e-4,
+        workers: 2,
+        memoryLimitBytes: 1000,
+        onPlan: (p) => (told = p),
+        onProgress: (e) => events.push(e),
+      }),
+      (e: unknown) => e instanceof SsseError && e.code === 'RESOURCE' && /4 blocks × 40² × 4 B = 25\.6 kB stored/.test(e.message),
+    );
+    assert.ok(told !== null, 'the plan is stated before the refusal');
+    assert.equal(events.length, 0, 'nothing computed');
+  });
+
+  test('two workers give bit for bit the in-process blocks, with progress to A/A and no tensor left on this thread', async () => {
+    const before = tf.memory().numTensors;
+    const inProcess = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: 0 });
+    assert.equal(inProcess.method, 'blocked');
+    const events: ProgressEvent[] = [];
+    const pooled = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: 2, onProgress: (e) => events.push(e) });
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(pooled.blocks.length, A);
+    // The same code on the same backend in another thread: identical floats.
+    for (let a = 0; a < A; a++) assert.deepEqual(Array.from(pooled.blocks[a] ?? []), Array.from(inProcess.blocks[a] ?? []), `block ${a}`);
+    assert.deepEqual(events[0], { phase: 'fisher', done: 0, total: A });
+    assert.deepEqual(events[events.length - 1], { phase: 'fisher', done: A, total: A });
+    const dones = events.map((e) => e.done);
+    assert.deepEqual(dones, [...dones].sort((x, y) => x - y), 'progress only grows');
+    // Other methods still go through fisherInverse, in-process.
+    const chol = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, method: 'cholesky', workers: 2 });
+    assert.deepEqual(chol, await fisherInverse(model, features, labels, n, { damping: 1e-4, method: 'cholesky' }));
+  });
+
+  test('cancelling stops the workers and rejects with CANCELLED', async () => {
+    for (const after of [0, 1]) {
+      // After 0 blocks: aborted from the first progress report, before any worker answers; after 1:
+      // while the workers are computing.
+      const ac = new AbortController();
+      const seen: number[] = [];
+      await assert.rejects(
+        buildFisherInverse(model, features, labels, n, {
+          damping: 1e-4,
+          workers: 2,
+          signal: ac.signal,
+          onProgress: (e) => {
+            seen.push(e.done);
+            if (e.done >= after) ac.abort();
+          },
+        }),
+        (e: unknown) => e instanceof SsseError && e.code === 'CANCELLED',
+      );
+      assert.ok(Math.max(...seen) < A, `cancelled after ${after}: the build must not have finished (${seen.join(',')})`);
+    }
+    const already = new AbortController();
+    already.abort();
+    await assert.rejects(buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: 2, signal: already.signal }), /cancelled/);
+  });
+
+  test("a worker's error reaches the caller with its code and message", async () => {
+    const broken = Float32Array.from(features);
+    broken[5 * d + 3] = Number.NaN; // row 5's weight becomes NaN
+    await assert.rejects(
+      buildFisherInverse(model, broken, labels, n, { damping: 1e-4, workers: 2 }),
+      (e: unknown) => e instanceof SsseError && e.code === 'NUMERIC' && /weight 5 is NaN/.test(e.message),
+    );
+    await assert.rejects(
+      buildFisherInverse(model, broken, labels, n, { damping: 1e-4, workers: 0 }),
+      (e: unknown) => e instanceof SsseError && e.code === 'NUMERIC' && /weight 5 is NaN/.test(e.message),
+    );
+  });
+
+  test('bad arguments are refused', async () => {
+    await assert.rejects(buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: -1 }), /--workers/);
+    await assert.rejects(buildFisherInverse(model, features, labels, n, { damping: 0 }), /--damping/);
+    await assert.rejects(buildFisherInverse(model, features.subarray(1), labels, n, { damping: 1e-4 }), (e: unknown) => e instanceof SsseError && e.code === 'BAD_ARGUMENT');
+  });
+});
