@@ -62,7 +62,7 @@ export const DEFAULT_CONFIG: Omit<EraseConfig, 'damping'> = {
   epsilon: null,
   epsilonGrid: null,
   verify: 'retrain',
-  fisherMethod: 'blocked',
+  fisherMethod: 'cholesky',
   curvature: 'empirical',
   cacheDir: null,
   tolerance: 1e-6,
