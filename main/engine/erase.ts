@@ -184,6 +184,28 @@ function seconds(since: number): number {
   return Math.round((performance.now() - since) / 1e3 * 1e3) / 1e3;
 }
 
+/** The fields every summary.json starts with: what was erased from which data, and how. */
+export function summaryHeader(
+  dataset: Dataset,
+  removed: number[],
+  fingerprint: string,
+  config: Pick<EraseConfig, 'l2' | 'damping' | 'seed' | 'curvature' | 'fisherMethod'>,
+): Pick<EraseSummary, 'engine_version' | 'dataset' | 'd' | 'attributes' | 'attribute_names' | 'removed_ids' | 'l2' | 'damping' | 'seed' | 'curvature' | 'fisher_method'> {
+  return {
+    engine_version: ENGINE_VERSION,
+    dataset: { dir: dataset.dir, format: dataset.format, fingerprint, files: dataset.files.map((f) => ({ ...f, path: path.resolve(f.path) })) },
+    d: dataset.d,
+    attributes: dataset.A,
+    attribute_names: dataset.attributeNames,
+    removed_ids: removed.map((i) => dataset.ids[i] as string),
+    l2: config.l2,
+    damping: config.damping,
+    seed: config.seed,
+    curvature: config.curvature,
+    fisher_method: config.fisherMethod,
+  };
+}
+
 /** The identity of the training data actually used: its features and labels, byte for byte. */
 export function datasetFingerprint(dataset: Dataset): string {
   return sha256Bytes(dataset.train.features, dataset.train.labels);
@@ -373,19 +395,9 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   });
 
   const summary: EraseSummary = {
-    engine_version: ENGINE_VERSION,
-    dataset: { dir: dataset.dir, format: dataset.format, fingerprint, files: dataset.files.map((f) => ({ ...f, path: path.resolve(f.path) })) },
+    ...summaryHeader(dataset, removed, fingerprint, config),
     n,
     k,
-    d,
-    attributes: A,
-    attribute_names: dataset.attributeNames,
-    removed_ids: removed.map((i) => dataset.ids[i] as string),
-    l2: config.l2,
-    damping: config.damping,
-    seed: config.seed,
-    curvature: config.curvature,
-    fisher_method: config.fisherMethod,
     verify: config.verify,
     epsilon,
     epsilon_rule: rule,

@@ -1,9 +1,8 @@
-import * as path from 'node:path';
 import { readFisher, readThetaStar, type ModelParameters } from './artefacts.js';
 import { currentBackend } from './backend.js';
 import { ArtefactCache } from './cache.js';
 import type { Dataset } from './data/types.js';
-import { ENGINE_VERSION, selectRows, type EraseConfig, type EraseOutcome, type EraseSummary } from './erase.js';
+import { selectRows, summaryHeader, type EraseConfig, type EraseOutcome, type EraseSummary } from './erase.js';
 import { SsseError } from './errors.js';
 import { sha256Bytes } from './hash.js';
 import { classAccuracyBySplit, type ClassSplit } from './linear/classAccuracy.js';
@@ -104,19 +103,9 @@ export async function eraseFromStoredModel(dataset: Dataset, removed: number[], 
   const evaluateSeconds = seconds(t0);
 
   const summary: EraseSummary = {
-    engine_version: ENGINE_VERSION,
-    dataset: { dir: dataset.dir, format: dataset.format, fingerprint, files: dataset.files.map((f) => ({ ...f, path: path.resolve(f.path) })) },
+    ...summaryHeader(dataset, removed, fingerprint, config),
     n,
     k,
-    d,
-    attributes: A,
-    attribute_names: dataset.attributeNames,
-    removed_ids: removed.map((i) => dataset.ids[i] as string),
-    l2: config.l2,
-    damping: config.damping,
-    seed: config.seed,
-    curvature: config.curvature,
-    fisher_method: config.fisherMethod,
     verify: 'none',
     epsilon,
     epsilon_rule: 'given',
