@@ -11,6 +11,8 @@ import type { Dataset } from '../main/engine/data/types.js';
 import { selectRows } from '../main/engine/erase.js';
 import { cholesky, choleskyInverse, matVec } from '../main/engine/linalg/cholesky.js';
 import { product, productEngine, type MatMulShape } from '../main/engine/linalg/product.js';
+import { Workspace } from '../main/engine/linalg/workspace.js';
+import { collectGarbage } from '../main/engine/memory.js';
 import { choleskyBlock, fisherWeights, shermanMorrisonBlock, type FisherInverse } from '../main/engine/linear/fisher.js';
 import { fastFisherBlock } from '../main/engine/linear/fisherFast.js';
 import { buildFisherInverse, describeFisherPlan, planFisher } from '../main/engine/linear/fisherBuild.js';
@@ -19,7 +21,7 @@ import { removalGradient, ssseDirection } from '../main/engine/linear/ssseStep.j
 import { erasureFromStore, storedStep } from '../main/engine/linear/storedErasure.js';
 import { defaultEpsilonGrid, StepEvaluator } from '../main/engine/linear/sweep.js';
 import { trainLinear } from '../main/engine/linear/train.js';
-import { cpuSeconds, ThreadCpuSampler, gc, machine, mb, measure, median, secs, timing, withPeakRss, type PeakRss, type Timing } from './measure.js';
+import { cpuSeconds, ThreadCpuSampler, machine, mb, measure, median, secs, timing, withPeakRss, type PeakRss, type Timing } from './measure.js';
 
 /**
  * `npm run bench`: every figure of issue 8, each the median of several runs, every ratio taken
@@ -289,8 +291,13 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
     phases[`fisher_fast_${label}`] = { ...timing(fisherTimes[label] as number[], fisherCpu[label]), rss: fisherRss[label] as PeakRss };
   }
   log('  Fisher build memory, each in a fresh process (3 runs each)');
-  const thetaFile = path.join(tmpRoot, `${setting.name.replace(/[^a-z0-9]+/gi, '_')}-theta.bin`);
+  const stem = path.join(tmpRoot, setting.name.replace(/[^a-z0-9]+/gi, '_'));
+  const thetaFile = `${stem}-theta.bin`;
+  const featuresFile = `${stem}-features.bin`;
+  const labelsFile = `${stem}-labels.bin`;
   fs.writeFileSync(thetaFile, new Uint8Array(star.weights.buffer, star.weights.byteOffset, star.weights.byteLength));
+  fs.writeFileSync(featuresFile, new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
+  fs.writeFileSync(labelsFile, labels);
   const freshBuild: Record<string, FreshBuild> = {};
   for (const [label, workers] of [
     ['in_process', 0],
@@ -300,7 +307,8 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
     const runs: FreshRun[] = [];
     for (let r = 0; r < Math.min(3, fastRuns); r++) {
       const child = path.join(ROOT, 'dist', 'bench', 'fisherChild.js');
-      const res = spawnSync(process.execPath, [child, setting.dataset, String(setting.limitTrain), setting.backend, String(workers), thetaFile], { encoding: 'utf8', cwd: ROOT });
+      const args = [child, featuresFile, labelsFile, String(n), String(d), String(A), setting.backend, String(workers), thetaFile];
+      const res = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: ROOT });
       if (res.status !== 0) throw new Error(`fisherChild failed: ${res.stderr}`);
       runs.push(JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as FreshRun);
     }
@@ -310,7 +318,7 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
       increase_median_bytes: median(inc),
       memory_over_storage_plus_data: (median(inc) + (runs[0]?.data_bytes ?? 0)) / (A * d * d * 4 + (runs[0]?.data_bytes ?? 0)),
     };
-    log(`    ${label}: peak +${mb(median(inc))} over ${mb(runs[0]?.before_bytes)} (data, backend and θ* loaded)`);
+    log(`    ${label}: peak +${mb(median(inc))} over ${mb(runs[0]?.before_bytes)} (runtime, backend, data and θ* loaded)`);
   }
   const busiestThread: Record<string, number> = {};
   for (const label of Object.keys(fisherCriticalCpu)) busiestThread[label] = Number(median(fisherCriticalCpu[label] as number[]).toPrecision(4));
@@ -325,10 +333,13 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   ] as const);
   const blockTimes: number[] = [];
   const replayTimes: number[] = [];
+  // As in a build (fisher.ts, fisherWorker.ts): buffers reused from block to block, a collection
+  // between blocks (outside the timing).
+  const workspace = new Workspace();
   for (let r = 0; r < fastRuns + 2; r++) {
-    gc();
+    collectGarbage();
     let t0 = performance.now();
-    fastFisherBlock(features, n, d, w0, n, DAMPING);
+    fastFisherBlock(features, n, d, w0, n, DAMPING, { workspace });
     blockTimes.push((performance.now() - t0) / 1e3);
     t0 = performance.now();
     shapes.forEach(([m, kk, nn], i) => product((operands[i] as readonly [Float32Array, Float32Array])[0], m, kk, (operands[i] as readonly [Float32Array, Float32Array])[1], nn));
@@ -564,7 +575,7 @@ async function main(): Promise<void> {
     definitions: {
       median: 'every figure is the median of the runs listed next to it; ratios are taken between figures of this same run',
       peak_rss: 'per phase: the process high-water mark (VmHWM, reset through /proc/self/clear_refs before the phase; worker threads included) minus the resident size before it',
-      fisher_memory_ratio: 'each build in a fresh process with data, backend and θ* loaded: (peak RSS increase of the build + the training data) / (F̂⁻¹ storage + data); the data (features + labels) counts once, as in the target. The in-run phases\' peak increases are also listed, but there earlier phases\' memory is reused',
+      fisher_memory_ratio: 'each build in a fresh process holding only the runtime, the backend, the data (raw, read in one piece) and θ*: (peak RSS increase of the build + the training data) / (F̂⁻¹ storage + data); the data (features + labels) counts once, as in the target. The in-run phases\' peak increases are also listed, but there earlier phases\' memory is reused',
       literal: `the literal loop is timed on ${LITERAL_ROWS} rows of one block and extrapolated linearly`,
       erasure_vs_retrain: 'retraining is trainLinear on D \\ S on the calling thread (not spread over workers)',
       cores_used: 'process CPU seconds (all threads) / wall seconds over a phase: how many cores it actually got on this shared machine',

@@ -1,4 +1,4 @@
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -7,9 +7,17 @@ import * as zlib from 'node:zlib';
 import { ArtefactCache, crc32, crc32Table } from '../../main/engine/cache.js';
 import { sha256Bytes } from '../../main/engine/hash.js';
 
+const made: string[] = [];
+
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-cache-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-cache-test-'));
+  made.push(dir);
+  return dir;
 }
+
+after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 function blocks(count: number, len: number): Float32Array[] {
   return Array.from({ length: count }, (_, b) => Float32Array.from({ length: len }, (_, i) => b * 1000 + i * 0.5));

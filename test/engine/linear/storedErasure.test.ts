@@ -1,4 +1,4 @@
-import { test, describe, before } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -41,6 +41,8 @@ describe('erasureFromStore: an erasure from S and the stored θ*, F̂⁻¹ alone
     const { blocks, ...meta } = fisher;
     fisherFile = cache.write('fisher', keys.fisher, meta, blocks);
   });
+
+  after(() => fs.rmSync(cache.dir, { recursive: true, force: true }));
 
   test('gives exactly the direction of the in-memory step (same float32 blocks, same products)', () => {
     const stored = erasureFromStore(cache, keys, sFeatures, sLabels, { l2 });
