@@ -1,6 +1,6 @@
 import { SsseError } from '../errors.js';
 import { cholesky } from './cholesky.js';
-import { product, type MatMulShape } from './product.js';
+import { withProduct, type MatMulShape } from './product.js';
 import { f32, f64, type Workspace } from './workspace.js';
 
 /**
@@ -30,6 +30,11 @@ export interface BlockedOptions {
   overwrite?: boolean;
   /** Reusable buffers (workspace.ts); results then live in it until the next call. */
   workspace?: Workspace;
+  /**
+   * blockedLowerInverse / blockedSpdInverse: the d×d float32 array the result is written into
+   * (for example a block of the store F̂⁻¹ is being built in), instead of a fresh one.
+   */
+  out?: Float32Array;
 }
 
 export const DEFAULT_BLOCK = 128;
@@ -38,6 +43,7 @@ export const DEFAULT_BLOCK = 128;
 export interface BlockedFactor {
   d: number;
   block: number;
+  /** L, row-major, zero above the diagonal: the input's own array when `overwrite` allowed it. */
   l: Float64Array;
   /** Inverse of diagonal block t (rows t·block …), row-major, lower. */
   diagonalInverses: Float64Array[];
@@ -86,14 +92,17 @@ function checkSquare(a: ArrayLike<number>, d: number, fn: string, what: string):
 /**
  * A = L·Lᵀ for symmetric positive-definite A (only its lower triangle is read). Right-looking:
  * for each diagonal block, factor it in float64, form the panel L₂₁ = A₂₁·L₁₁⁻ᵀ and the update
- * A₂₂ −= L₂₁·L₂₁ᵀ as backend products, subtract in float64. Throws NUMERIC naming the first
- * failing pivot (as cholesky() does) when A is not positive definite.
+ * A₂₂ −= L₂₁·L₂₁ᵀ as backend products, subtract in float64. L is built in place, over the
+ * columns of A already consumed, so the factorisation holds one d×d float64 array, not two.
+ * Throws NUMERIC naming the first failing pivot (as cholesky() does) when A is not positive
+ * definite.
  */
 export function blockedCholesky(a: Float32Array | Float64Array, d: number, options: BlockedOptions = {}): BlockedFactor {
   const what = options.what ?? 'matrix';
   checkSquare(a, d, 'blockedCholesky', what);
   const nb = Math.max(1, Math.floor(options.block ?? DEFAULT_BLOCK));
-  // s holds the current Schur complement in its lower triangle (float64), l the factor.
+  // s holds the current Schur complement in its lower triangle (float64) and, in the columns
+  // already factored, L.
   const ws = options.workspace;
   let s: Float64Array;
   if (options.overwrite && a instanceof Float64Array) s = a;
@@ -101,8 +110,8 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
     s = f64(ws, 'chol.s', d * d);
     s.set(a);
   }
-  const l = f64(ws, 'chol.l', d * d, true);
   const left = f32(ws, 'chol.left', d * nb);
+  const l21 = f32(ws, 'chol.l21', d * nb);
   const right = f32(ws, 'chol.right', d * nb);
   const diagonalInverses: Float64Array[] = [];
   for (let k = 0; k < d; k += nb) {
@@ -121,96 +130,135 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
     }
     const l11inv = lowerInverseSmall(l11, b);
     diagonalInverses.push(l11inv);
-    for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) l[(k + i) * d + k + j] = l11[i * b + j] as number;
+    for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) s[(k + i) * d + k + j] = l11[i * b + j] as number;
     if (m === 0) break;
-    // L₂₁ = A₂₁·L₁₁⁻ᵀ: (m×b)·(b×b).
+    // L₂₁ = A₂₁·L₁₁⁻ᵀ: (m×b)·(b×b), written over A₂₁, kept in float32 (and transposed) for the
+    // update.
     const a21 = block32(s, d, k + b, d, k, k + b, left);
     const l11invT = new Float32Array(b * b);
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) l11invT[j * b + i] = l11inv[i * b + j] as number;
-    const panel = product(a21, m, b, l11invT, b, options.onMatMul);
-    const l21 = panel instanceof Float32Array ? panel : Float32Array.from(panel);
+    const l21v = l21.subarray(0, m * b);
     const l21T = right.subarray(0, b * m);
-    for (let i = 0; i < m; i++) {
-      const row = (k + b + i) * d + k;
-      for (let j = 0; j < b; j++) {
-        const v = l21[i * b + j] as number;
-        l[row + j] = v;
-        l21T[j * m + i] = v;
-      }
-    }
+    withProduct(
+      { data: a21, rows: m, cols: b },
+      { data: l11invT, rows: b, cols: b },
+      (panel) => {
+        for (let i = 0; i < m; i++) {
+          const row = (k + b + i) * d + k;
+          for (let j = 0; j < b; j++) {
+            const v = panel[i * b + j] as number;
+            s[row + j] = v;
+            l21v[i * b + j] = v;
+            l21T[j * m + i] = v;
+          }
+        }
+      },
+      options.onMatMul,
+    );
     // A₂₂ −= L₂₁·L₂₁ᵀ, lower triangle, in float64.
-    const update = product(l21, m, b, l21T, m, options.onMatMul);
-    for (let i = 0; i < m; i++) {
-      const row = (k + b + i) * d + k + b;
-      const ur = i * m;
-      for (let j = 0; j <= i; j++) s[row + j] = (s[row + j] as number) - (update[ur + j] as number);
-    }
+    withProduct(
+      { data: l21v, rows: m, cols: b },
+      { data: l21T, rows: b, cols: m },
+      (update) => {
+        for (let i = 0; i < m; i++) {
+          const row = (k + b + i) * d + k + b;
+          const ur = i * m;
+          for (let j = 0; j <= i; j++) s[row + j] = (s[row + j] as number) - (update[ur + j] as number);
+        }
+      },
+      options.onMatMul,
+    );
   }
-  return { d, block: nb, l, diagonalInverses };
+  for (let i = 0; i < d; i++) s.fill(0, i * d + i + 1, (i + 1) * d);
+  return { d, block: nb, l: s, diagonalInverses };
+}
+
+/** A d×d float32 result array: the caller's `out` (cleared) or a fresh one. */
+function resultArray(d: number, out: Float32Array | undefined, fn: string): Float32Array {
+  if (!out) return new Float32Array(d * d);
+  if (out.length !== d * d) throw new SsseError('BAD_ARGUMENT', `${fn}: out has ${out.length} entries, expected ${d}×${d}`);
+  out.fill(0);
+  return out;
 }
 
 /**
  * X = L⁻¹ (lower, float32) from a blocked factor, block row by block row:
  * X_ii = L_ii⁻¹ (float64, from the factorisation) and X[i, 0:i] = −L_ii⁻¹·(L[i, 0:i]·X[0:i, 0:i]).
+ * Written into `options.out` when given, else a fresh array.
  */
 export function blockedLowerInverse(factor: BlockedFactor, options: BlockedOptions = {}): Float32Array {
   const { d, block: nb, l, diagonalInverses } = factor;
   const ws = options.workspace;
-  const x = f32(ws, 'trinv.x', d * d, true);
+  const x = resultArray(d, options.out, 'blockedLowerInverse');
   const rowScratch = f32(ws, 'trinv.row', nb * d);
-  const topScratch = f32(ws, 'square', d * d);
   for (let t = 0, k = 0; k < d; t++, k += nb) {
     const b = Math.min(nb, d - k);
     const dinv = diagonalInverses[t] as Float64Array;
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) x[(k + i) * d + k + j] = dinv[i * b + j] as number;
     if (k === 0) continue;
     const lRow = block32(l, d, k, k + b, 0, k, rowScratch); // b×k
-    const xTop = block32(x, d, 0, k, 0, k, topScratch); // k×k, lower
-    const tmp = product(lRow, b, k, xTop, k, options.onMatMul); // b×k
+    // tmp = L[i, 0:i]·X[0:i, 0:i] (b×k), kept in the same scratch: lRow is consumed by then.
+    const tmp = rowScratch.subarray(0, b * k);
+    withProduct({ data: lRow, rows: b, cols: k }, { data: x, rows: k, cols: k, stride: d }, (p) => tmp.set(p), options.onMatMul);
     const dinv32 = Float32Array.from(dinv);
-    const row = product(dinv32, b, b, tmp instanceof Float32Array ? tmp : Float32Array.from(tmp), k, options.onMatMul); // b×k
-    for (let i = 0; i < b; i++) {
-      const o = (k + i) * d;
-      for (let j = 0; j < k; j++) x[o + j] = -(row[i * k + j] as number);
-    }
+    withProduct(
+      { data: dinv32, rows: b, cols: b },
+      { data: tmp, rows: b, cols: k },
+      (row) => {
+        for (let i = 0; i < b; i++) {
+          const o = (k + i) * d;
+          for (let j = 0; j < k; j++) x[o + j] = -(row[i * k + j] as number);
+        }
+      },
+      options.onMatMul,
+    );
   }
   return x;
 }
 
 /**
- * A⁻¹ = L⁻ᵀ·L⁻¹ = XᵀX for X = L⁻¹, computed panel by panel on and below the diagonal
- * (A⁻¹[c0:, c0:c1] = Xᵀ[c0:, c0:]·X[c0:, c0:c1], X being zero above its diagonal), mirrored.
+ * A⁻¹ = L⁻ᵀ·L⁻¹ = XᵀX for X = L⁻¹, in place: X's array becomes A⁻¹ and is returned. By row
+ * panels on and right of the diagonal, A⁻¹[c0:c1, c0:] = (X[c0:, c0:c1])ᵀ·X[c0:, c0:] (X being
+ * zero above its diagonal), mirrored below. A panel overwrites only rows c0:c1 and, mirrored,
+ * columns c0:c1, which later panels (rows and columns from c1 on) no longer read.
  */
 export function inverseFromLowerInverse(x: Float32Array, d: number, nb: number, options: BlockedOptions = {}): Float32Array {
   checkSquare(x, d, 'inverseFromLowerInverse', options.what ?? 'matrix');
   const ws = options.workspace;
-  const xt = f32(ws, 'product.xt', d * d, true);
-  for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) xt[j * d + i] = x[i * d + j] as number;
-  const inv = new Float32Array(d * d);
-  const leftScratch = f32(ws, 'square', d * d);
-  const rightScratch = f32(ws, 'product.right', d * nb);
+  const leftScratch = f32(ws, 'inverse.left', nb * d);
   for (let c0 = 0; c0 < d; c0 += nb) {
     const c1 = Math.min(d, c0 + nb);
     const w = c1 - c0;
     const m = d - c0;
-    const left = block32(xt, d, c0, d, c0, d, leftScratch); // m×m
-    const right = block32(x, d, c0, d, c0, c1, rightScratch); // m×w
-    const panel = product(left, m, m, right, w, options.onMatMul); // rows c0.., cols c0..c1
+    const left = leftScratch.subarray(0, w * m); // (X[c0:, c0:c1])ᵀ, w×m
     for (let i = 0; i < m; i++) {
-      const r = c0 + i;
-      for (let j = 0; j < w; j++) {
-        const c = c0 + j;
-        if (c > r) continue;
-        const v = panel[i * w + j] as number;
-        inv[r * d + c] = v;
-        inv[c * d + r] = v;
-      }
+      const src = (c0 + i) * d + c0;
+      for (let j = 0; j < w; j++) left[j * m + i] = x[src + j] as number;
     }
+    withProduct(
+      { data: left, rows: w, cols: m },
+      { data: x.subarray(c0 * d), rows: m, cols: m, stride: d, col0: c0 },
+      (panel) => {
+        for (let j = 0; j < w; j++) {
+          const r = c0 + j;
+          for (let i = j; i < m; i++) {
+            const c = c0 + i;
+            const v = panel[j * m + i] as number;
+            x[r * d + c] = v;
+            x[c * d + r] = v;
+          }
+        }
+      },
+      options.onMatMul,
+    );
   }
-  return inv;
+  return x;
 }
 
-/** A⁻¹ for symmetric positive-definite A (float32 result) through the blocked Cholesky factor. */
+/**
+ * A⁻¹ for symmetric positive-definite A (float32 result) through the blocked Cholesky factor,
+ * into `options.out` when given (L⁻¹ is formed there and turned into A⁻¹ in place).
+ */
 export function blockedSpdInverse(a: Float32Array | Float64Array, d: number, options: BlockedOptions = {}): Float32Array {
   const factor = blockedCholesky(a, d, options);
   const x = blockedLowerInverse(factor, options);

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { SsseError } from '../errors.js';
-import { gemm, productEngine, type MatMulShape } from './product.js';
+import { gemm, productEngine, readTensor, type MatMulShape } from './product.js';
 import { f32, f64, type Workspace } from './workspace.js';
 
 export type { MatMulShape } from './product.js';
@@ -32,7 +32,7 @@ export interface GramPlan {
   panels: number;
 }
 
-export const DEFAULT_GRAM_PLAN: GramPlan = { chunkRows: 1024, panels: 4 };
+export const DEFAULT_GRAM_PLAN: GramPlan = { chunkRows: 512, panels: 4 };
 
 export interface GramOptions {
   plan?: GramPlan;
@@ -153,19 +153,23 @@ export function weightedGramPanels(
     // factorisation, but is filled so that the result is the whole symmetric matrix).
     const g = f64(ws, 'gram.g', d * d, true);
     for (let j = 0; j < P; j++) {
-      const panel = accJs[j] ?? acc[j]?.dataSync();
-      if (!panel) continue;
       const b0 = bounds[j] as number;
       const w = (bounds[j + 1] as number) - b0;
-      for (let r = b0; r < d; r++) {
-        const src = (r - b0) * w;
-        const cEnd = Math.min(w, r - b0 + 1);
-        for (let cc = 0; cc < cEnd; cc++) {
-          const v = panel[src + cc] as number;
-          g[r * d + b0 + cc] = v;
-          g[(b0 + cc) * d + r] = v;
+      const copy = (panel: Float32Array | Float64Array): void => {
+        for (let r = b0; r < d; r++) {
+          const src = (r - b0) * w;
+          const cEnd = Math.min(w, r - b0 + 1);
+          for (let cc = 0; cc < cEnd; cc++) {
+            const v = panel[src + cc] as number;
+            g[r * d + b0 + cc] = v;
+            g[(b0 + cc) * d + r] = v;
+          }
         }
-      }
+      };
+      const js = accJs[j];
+      const t = acc[j];
+      if (js) copy(js);
+      else if (t) readTensor(t, copy);
     }
     return g;
   } finally {

@@ -1,4 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { SsseError } from '../errors.js';
 
 /**
  * The matrix product the fast routes (gram.ts, blockedCholesky.ts) are built on, C = A·B for
@@ -82,4 +84,82 @@ export function product(
   } finally {
     out.dispose();
   }
+}
+
+/**
+ * An operand of `withProduct`: `rows` rows of `cols` values taken from row-major `data`, row r
+ * starting at r·stride + col0 (stride defaults to cols, col0 to 0). A sub-block of a larger matrix
+ * is named in place, without copying it in JavaScript.
+ */
+export interface Operand {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+  stride?: number;
+  col0?: number;
+}
+
+function operandTensor(x: Operand): tf.Tensor2D {
+  const stride = x.stride ?? x.cols;
+  const col0 = x.col0 ?? 0;
+  if (stride === x.cols && col0 === 0) return tf.tensor2d(x.data.subarray(0, x.rows * x.cols), [x.rows, x.cols]);
+  // The whole rows travel to the backend once; the columns are cut there (a copy inside the
+  // backend's own memory, which is reused from product to product).
+  const rows = tf.tensor2d(x.data.subarray(0, x.rows * stride), [x.rows, stride]);
+  return tf.slice(rows, [0, col0], [x.rows, x.cols]);
+}
+
+function operandArray(x: Operand): Float32Array {
+  const stride = x.stride ?? x.cols;
+  const col0 = x.col0 ?? 0;
+  if (stride === x.cols && col0 === 0) return x.data.subarray(0, x.rows * x.cols);
+  const out = new Float32Array(x.rows * x.cols);
+  for (let r = 0; r < x.rows; r++) out.set(x.data.subarray(r * stride + col0, r * stride + col0 + x.cols), r * x.cols);
+  return out;
+}
+
+/**
+ * Hands C = A·B (row-major, a.rows × b.cols) to `use` and returns what `use` returns, without
+ * leaving garbage behind: on the wasm backend C is a view of the backend's heap (no copy at
+ * all), valid only during `use`, which must therefore neither keep it nor run tfjs operations
+ * (they may grow, and so move, that heap). Other tensor backends copy C out (dataSync); the
+ * javascript engine (cpu backend) computes it with `gemm` in float64.
+ *
+ * Why: the Fisher build's products return tens of MB per block; as fresh arrays they are garbage
+ * that V8 collects late and the allocator keeps, and they set the build's peak memory
+ * (bench/results.json, fisher_build_memory_fresh_process).
+ */
+export function withProduct<T>(
+  a: Operand,
+  b: Operand,
+  use: (c: Float32Array | Float64Array) => T,
+  onMatMul?: (shape: MatMulShape) => void,
+): T {
+  if (a.cols !== b.rows) {
+    throw new SsseError('BAD_ARGUMENT', `withProduct: the inner dimensions differ (${a.rows}×${a.cols} times ${b.rows}×${b.cols})`);
+  }
+  onMatMul?.([a.rows, a.cols, b.cols]);
+  if (productEngine() === 'javascript') return use(gemm(operandArray(a), a.rows, a.cols, operandArray(b), b.cols));
+  const out = tf.tidy(() => tf.matMul(operandTensor(a), operandTensor(b)));
+  try {
+    return readTensor(out, use);
+  } finally {
+    out.dispose();
+  }
+}
+
+/**
+ * Hands a float32 tensor's values to `use`: on the wasm backend a view of its heap (no copy;
+ * the same rules as withProduct's), elsewhere a copy (dataSync).
+ */
+export function readTensor<T>(t: tf.Tensor, use: (values: Float32Array) => T): T {
+  if (t.dtype !== 'float32') throw new SsseError('BAD_ARGUMENT', `readTensor: expected a float32 tensor, got ${t.dtype}`);
+  const backend = tf.backend();
+  if (backend instanceof BackendWasm) {
+    const info = backend.dataIdMap.get(t.dataId);
+    // HEAPU8 comes from the Emscripten module type, whose typings tfjs does not ship.
+    const heap = (backend.wasm as unknown as { HEAPU8?: Uint8Array }).HEAPU8;
+    if (info && heap) return use(new Float32Array(heap.buffer, info.memoryOffset, t.size));
+  }
+  return use(t.dataSync() as Float32Array);
 }

@@ -15,8 +15,10 @@ export interface FastBlockOptions {
   /** Diagonal block size of the Cholesky factorisation. */
   block?: number;
   onMatMul?: (shape: MatMulShape) => void;
-  /** Buffers reused from block to block (the result is always a fresh array). */
+  /** Buffers reused from block to block. */
   workspace?: Workspace;
+  /** Where the d×d block is written (e.g. its place in the store being built); default: a fresh array. */
+  out?: Float32Array;
 }
 
 export function fastFisherBlock(
@@ -44,5 +46,6 @@ export function fastFisherBlock(
     overwrite: true, // f is this function's own
     ...(options.onMatMul ? { onMatMul: options.onMatMul } : {}),
     ...(options.workspace ? { workspace: options.workspace } : {}),
+    ...(options.out ? { out: options.out } : {}),
   });
 }

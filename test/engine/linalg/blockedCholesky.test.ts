@@ -80,6 +80,21 @@ describe('blockedCholesky / blockedSpdInverse (float32 backend products, float64
     assert.ok(relFrob(inv, gaussJordanInverse(a, d)) < 1e-5);
   });
 
+  test('in place and into a given array: L in the input when it may be overwritten, A⁻¹ in `out`', () => {
+    const a = randomSpd(d, 25);
+    const copy = Float64Array.from(a);
+    const kept = blockedSpdInverse(copy, d, { block });
+    assert.deepEqual(copy, a, 'the input is left alone without overwrite');
+    const f = blockedCholesky(copy, d, { block, overwrite: true });
+    assert.equal(f.l, copy, 'the factor is built in the input array');
+    for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) assert.equal(f.l[i * d + j], 0);
+    const out = new Float32Array(d * d).fill(7); // stale contents must not leak into the result
+    const inv = blockedSpdInverse(Float64Array.from(a), d, { block, out });
+    assert.equal(inv, out);
+    assert.deepEqual(inv, kept);
+    assert.throws(() => blockedSpdInverse(a, d, { block, out: new Float32Array(3) }), /out has 3 entries, expected/);
+  });
+
   test('a block at least as large as the matrix is pure float64 (no backend product)', () => {
     const n = 40;
     const a = randomSpd(n, 24);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { blockedSpdInverse } from '../../../main/engine/linalg/blockedCholesky.js';
 import { weightedGramPanels } from '../../../main/engine/linalg/gram.js';
-import { gemm, product, productEngine } from '../../../main/engine/linalg/product.js';
+import { gemm, product, productEngine, readTensor, withProduct } from '../../../main/engine/linalg/product.js';
 import { denseWeightedGram, matMul, randomFeatures, randomMatrix, relFrob, spdWithCondition, xorshift32 } from '../../helpers/reference.js';
 
 describe('product: tfjs matMul on wasm, JavaScript float64 gemm on the cpu backend', () => {
@@ -63,5 +63,53 @@ describe('product: tfjs matMul on wasm, JavaScript float64 gemm on the cpu backe
     } finally {
       await initBackend('wasm');
     }
+  });
+});
+
+describe('withProduct / readTensor: products handed over without copies', () => {
+  test('strided sub-block operands give the product of the sub-blocks, on wasm (heap views) and on cpu (gemm)', async () => {
+    // A 9×12 matrix whose rows 0..8, columns 3..9 form the left operand; a 7×5 right operand.
+    const big = Float32Array.from(randomMatrix(9, 12, 5));
+    const sub = new Float32Array(9 * 7);
+    for (let r = 0; r < 9; r++) for (let c = 0; c < 7; c++) sub[r * 7 + c] = big[r * 12 + 3 + c] as number;
+    const b = Float32Array.from(randomMatrix(7, 5, 6));
+    const ref = matMul(sub, b, 9, 7, 5);
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await initBackend(backend);
+      const before = tf.memory().numTensors;
+      const shapes: number[][] = [];
+      const got = withProduct({ data: big, rows: 9, cols: 7, stride: 12, col0: 3 }, { data: b, rows: 7, cols: 5 }, (c) => Float64Array.from(c), (s) => shapes.push(s));
+      // float32 products of length 7 on wasm: a few u₃₂; float64 on cpu.
+      assert.ok(relFrob(got, ref) < (backend === 'wasm' ? 1e-6 : 1e-13), backend);
+      assert.deepEqual(shapes, [[9, 7, 5]]);
+      assert.equal(tf.memory().numTensors, before, `${backend}: no tensor left`);
+    }
+    await initBackend('wasm');
+  });
+
+  test("on wasm the view is the tensor's own memory and equals dataSync; readTensor refuses other dtypes", async () => {
+    await initBackend('wasm');
+    const t = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    try {
+      const viewed = readTensor(t, (v) => {
+        const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
+        assert.equal(v.buffer, heap.buffer, "a view of the backend's heap, not a copy");
+        return Array.from(v);
+      });
+      assert.deepEqual(viewed, Array.from(t.dataSync()));
+    } finally {
+      t.dispose();
+    }
+    const ints = tf.tensor1d([1, 2], 'int32');
+    try {
+      assert.throws(() => readTensor(ints, () => 0), /expected a float32 tensor, got int32/);
+    } finally {
+      ints.dispose();
+    }
+  });
+
+  test('inner dimensions that differ are refused, naming both shapes', () => {
+    const a = new Float32Array(6);
+    assert.throws(() => withProduct({ data: a, rows: 2, cols: 3 }, { data: a, rows: 2, cols: 3 }, () => 0), /2×3 times 2×3/);
   });
 });
