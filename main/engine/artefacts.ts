@@ -5,6 +5,7 @@ import { ENGINE_VERSION } from './erase.js';
 import { SsseError } from './errors.js';
 import { sha256Bytes, sha256Json } from './hash.js';
 import { fisherInverse, type Curvature, type FisherInverse, type FisherMethod } from './linear/fisher.js';
+import { buildFisherIntoCache } from './linear/fisherBuild.js';
 import type { LinearModel } from './linear/model.js';
 import { trainLinear } from './linear/train.js';
 import { report, type RunControl } from './progress.js';
@@ -93,8 +94,10 @@ export async function obtainFisher(
     report(control, 'fisher', thetaStar.A, thetaStar.A);
     return { fisher: stored, cache: 'hit', seconds: (performance.now() - t0) / 1e3 };
   }
-  const fisher = await fisherInverse(thetaStar, dataset.train.features, dataset.train.labels, dataset.train.n, { ...control, damping: p.damping, curvature, method: p.fisherMethod });
-  const { blocks, ...meta } = fisher;
-  cache?.write('fisher', fisherKey(sha256Bytes(thetaStar.weights), fingerprint, p.damping, curvature, p.fisherMethod), meta, blocks);
+  const options = { ...control, damping: p.damping, curvature, method: p.fisherMethod };
+  const { features, labels, n } = dataset.train;
+  const fisher = cache
+    ? await buildFisherIntoCache(cache, fisherKey(sha256Bytes(thetaStar.weights), fingerprint, p.damping, curvature, p.fisherMethod), thetaStar, features, labels, n, options)
+    : await fisherInverse(thetaStar, features, labels, n, options);
   return { fisher, cache: cache ? 'miss' : 'off', seconds: (performance.now() - t0) / 1e3 };
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { sha256Bytes } from './hash.js';
 
 /**
@@ -23,6 +24,16 @@ export interface CacheEntry<M> {
 }
 
 const MAGIC = 'SSSECACHE1';
+
+/** An entry being written (ArtefactCache.writer). */
+export interface CacheWriter {
+  /** Writes array i (its length and dtype as declared) at its place in the entry. */
+  put(i: number, array: Float32Array | Float64Array): void;
+  /** Publishes the entry once every array is written; returns its file. */
+  commit(): string;
+  /** Drops the unpublished entry. */
+  abort(): void;
+}
 
 interface Header<M> {
   magic: string;
@@ -109,17 +120,23 @@ export class ArtefactCache {
       const start = 4 + headerLength;
       const total = header.lengths.reduce((s, l) => s + l, 0);
       if (buf.length !== start + total * width) return null;
-      // Copy into an aligned buffer: typed-array views need offsets that are multiples of width.
-      const payload = new Uint8Array(total * width);
-      payload.set(buf.subarray(start));
+      // Typed-array views need offsets that are multiples of width: entries written by
+      // `writer` pad their header so the payload is aligned, and are viewed in place; others are
+      // copied into an aligned buffer.
+      let payload: Uint8Array;
+      if ((buf.byteOffset + start) % width === 0) payload = new Uint8Array(buf.buffer, buf.byteOffset + start, total * width);
+      else {
+        payload = new Uint8Array(total * width);
+        payload.set(buf.subarray(start));
+      }
       if (sha256Bytes(payload) !== header.sha256) return null;
       const arrays: (Float32Array | Float64Array)[] = [];
       let offset = 0;
       for (const len of header.lengths) {
         arrays.push(
           header.dtype === 'float32'
-            ? new Float32Array(payload.buffer, offset, len)
-            : new Float64Array(payload.buffer, offset, len),
+            ? new Float32Array(payload.buffer, payload.byteOffset + offset, len)
+            : new Float64Array(payload.buffer, payload.byteOffset + offset, len),
         );
         offset += len * width;
       }
@@ -217,42 +234,93 @@ export class ArtefactCache {
   }
 
   write<M>(kind: string, key: string, meta: M, arrays: Float32Array[] | Float64Array[]): string {
-    fs.mkdirSync(this.dir, { recursive: true });
     const dtype = arrays[0] instanceof Float64Array ? 'float64' : 'float32';
-    const parts = (arrays as (Float32Array | Float64Array)[]).map(
-      (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
-    );
-    const payload = Buffer.concat(parts);
-    const header = Buffer.from(
-      JSON.stringify({
-        magic: MAGIC,
-        dtype,
-        lengths: arrays.map((a) => a.length),
-        sha256: sha256Bytes(payload),
-        array_crc32: parts.map((p) => crc32(p)),
-        meta,
-      }),
-      'utf8',
-    );
-    const lengthField = Buffer.alloc(4);
-    lengthField.writeUInt32LE(header.length, 0);
-    const file = this.file(kind, key);
-    const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+    const list = arrays as (Float32Array | Float64Array)[];
+    const w = this.writer(kind, key, meta, dtype, list.map((a) => a.length));
     try {
-      const fd = fs.openSync(tmp, 'w');
-      try {
-        fs.writeSync(fd, lengthField);
-        fs.writeSync(fd, header);
-        fs.writeSync(fd, payload);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, file);
+      list.forEach((a, i) => w.put(i, a));
+      return w.commit();
     } catch (e) {
-      fs.rmSync(tmp, { force: true });
+      w.abort();
       throw e;
     }
-    return file;
+  }
+
+  /**
+   * Writes an entry array by array, in any order, as the arrays are computed (a streamed Fisher
+   * build hands over each block and reuses its memory), so that the entry never has to be whole
+   * in memory. The header is written last, into room reserved for its largest possible size
+   * (padded with spaces, which JSON allows, so that the payload also starts 8-byte aligned); the
+   * payload's SHA-256 is computed by reading it back from the file. Until `commit` the entry
+   * lives under a temporary name, which `abort` (or a killed process) leaves unpublished.
+   */
+  writer<M>(kind: string, key: string, meta: M, dtype: 'float32' | 'float64', lengths: number[]): CacheWriter {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const width = dtype === 'float32' ? 4 : 8;
+    const headerFor = (sha256: string, crcs: number[]): string =>
+      JSON.stringify({ magic: MAGIC, dtype, lengths, sha256, array_crc32: crcs, meta } satisfies Header<M>);
+    // The longest header: a SHA-256 is always 64 hex digits, a CRC-32 at most 10 decimal ones.
+    const longest = Buffer.byteLength(headerFor('0'.repeat(64), lengths.map(() => 0xffffffff)), 'utf8');
+    const headerRoom = Math.ceil((4 + longest) / 8) * 8 - 4;
+    const start = 4 + headerRoom;
+    const offsets: number[] = [];
+    let total = 0;
+    for (const len of lengths) {
+      offsets.push(start + total * width);
+      total += len;
+    }
+    const crcs: (number | null)[] = lengths.map(() => null);
+    const file = this.file(kind, key);
+    const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+    let fd: number | null = fs.openSync(tmp, 'w+');
+    const close = (): void => {
+      if (fd !== null) fs.closeSync(fd);
+      fd = null;
+    };
+    return {
+      put(i: number, array: Float32Array | Float64Array): void {
+        if (fd === null) throw new Error('ArtefactCache.writer: the entry is already committed or aborted');
+        const len = lengths[i];
+        if (len === undefined || array.length !== len || (width === 4) !== array instanceof Float32Array) {
+          throw new Error(`ArtefactCache.writer: array ${i} does not match the entry's ${lengths.length} ${dtype} arrays`);
+        }
+        const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+        let written = 0;
+        while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, (offsets[i] as number) + written);
+        crcs[i] = crc32(bytes);
+      },
+      commit(): string {
+        if (fd === null) throw new Error('ArtefactCache.writer: the entry is already committed or aborted');
+        const missing = crcs.findIndex((c) => c === null);
+        if (missing >= 0) throw new Error(`ArtefactCache.writer: array ${missing} was never written`);
+        try {
+          const hash = createHash('sha256');
+          const chunk = Buffer.alloc(Math.min(1 << 20, Math.max(1, total * width)));
+          for (let at = start, end = start + total * width; at < end; ) {
+            const r = fs.readSync(fd, chunk, 0, Math.min(chunk.length, end - at), at);
+            if (r <= 0) throw new Error(`ArtefactCache.writer: ${tmp} is shorter than written`);
+            hash.update(chunk.subarray(0, r));
+            at += r;
+          }
+          const header = Buffer.from(headerFor(hash.digest('hex'), crcs as number[]).padEnd(headerRoom, ' '), 'utf8');
+          const lengthField = Buffer.alloc(4);
+          lengthField.writeUInt32LE(headerRoom, 0);
+          fs.writeSync(fd, lengthField, 0, 4, 0);
+          fs.writeSync(fd, header, 0, header.length, 4);
+          fs.fsyncSync(fd);
+          close();
+          fs.renameSync(tmp, file);
+          return file;
+        } catch (e) {
+          close();
+          fs.rmSync(tmp, { force: true });
+          throw e;
+        }
+      },
+      abort(): void {
+        close();
+        fs.rmSync(tmp, { force: true });
+      },
+    };
   }
 }

@@ -5,7 +5,7 @@ import type { Dataset } from './data/types.js';
 import { SsseError } from './errors.js';
 import { sha256Bytes, sha256Json } from './hash.js';
 import type { Curvature, FisherInverse, FisherMethod } from './linear/fisher.js';
-import { buildFisherInverse, type FisherPlan } from './linear/fisherBuild.js';
+import { buildFisherInverse, buildFisherIntoCache, type FisherPlan } from './linear/fisherBuild.js';
 import type { LinearModel } from './linear/model.js';
 import { classAccuracyBySplit, type ClassAccuracy, type ClassSplit } from './linear/classAccuracy.js';
 import { applyStep, removalGradient, ssseDirection } from './linear/ssseStep.js';
@@ -293,16 +293,17 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
     fisherCache = 'hit';
     report(config, 'fisher', A, A);
   } else {
-    fisher = await buildFisherInverse(thetaStar, features, labels, n, {
+    const buildOptions = {
       ...config,
       damping: config.damping,
       curvature: config.curvature,
       method: config.fisherMethod,
       ...(config.fisherWorkers !== undefined ? { workers: config.fisherWorkers } : {}),
       ...(config.onFisherPlan ? { onPlan: config.onFisherPlan } : {}),
-    });
-    const { blocks, ...meta } = fisher;
-    cache?.write('fisher', fisherKey, meta, blocks);
+    };
+    fisher = cache
+      ? await buildFisherIntoCache(cache, fisherKey, thetaStar, features, labels, n, buildOptions)
+      : await buildFisherInverse(thetaStar, features, labels, n, buildOptions);
   }
   const fisherSeconds = seconds(t0);
   throwIfCancelled(config, 'erasure');

@@ -98,3 +98,53 @@ describe('ArtefactCache.open: positioned reads of single arrays', () => {
     if (native) assert.equal(crc32(data), native(data) >>> 0);
   });
 });
+
+describe('ArtefactCache.writer: entries written array by array', () => {
+  test('arrays in any order give the same entry as write(), readable whole and by position, payload aligned', () => {
+    const cache = new ArtefactCache(tempDir());
+    const arrays = blocks(4, 777);
+    cache.write('fisher', 'whole', { d: 7 }, arrays);
+    const w = cache.writer('fisher', 'streamed', { d: 7 }, 'float32', [777, 777, 777, 777]);
+    for (const i of [2, 0, 3, 1]) w.put(i, arrays[i] as Float32Array);
+    const file = w.commit();
+    const whole = cache.read<{ d: number }>('fisher', 'whole');
+    const streamed = cache.read<{ d: number }>('fisher', 'streamed');
+    assert.ok(whole && streamed);
+    assert.deepEqual(streamed, whole);
+    // The header is padded so that the payload starts at a multiple of 8: the arrays are then
+    // views of the file's bytes (no second copy of the entry in memory).
+    const bytes = fs.readFileSync(file);
+    assert.equal((4 + bytes.readUInt32LE(0)) % 8, 0);
+    const reader = cache.open('fisher', 'streamed');
+    assert.ok(reader);
+    try {
+      assert.deepEqual(reader.readArray(3, new ArrayBuffer(777 * 4)), arrays[3]);
+    } finally {
+      reader.close();
+    }
+    // The SHA-256 of the header is that of the payload, as every reader checks.
+    const header = JSON.parse(bytes.subarray(4, 4 + bytes.readUInt32LE(0)).toString('utf8')) as { sha256: string };
+    assert.equal(header.sha256, sha256Bytes(...arrays));
+  });
+
+  test('float64 entries; refusals; a missing array, an abort or a wrong array publish nothing', () => {
+    const dir = tempDir();
+    const cache = new ArtefactCache(dir);
+    const w64 = cache.writer('theta', 't', null, 'float64', [3]);
+    w64.put(0, Float64Array.of(1, 2, 3));
+    w64.commit();
+    assert.deepEqual(cache.read('theta', 't')?.arrays, [Float64Array.of(1, 2, 3)]);
+    assert.throws(() => w64.put(0, Float64Array.of(1, 2, 3)), /already committed/);
+
+    const short = cache.writer('fisher', 'short', null, 'float32', [2, 2]);
+    short.put(0, Float32Array.of(1, 2));
+    assert.throws(() => short.commit(), /array 1 was never written/);
+    short.abort();
+    const wrong = cache.writer('fisher', 'wrong', null, 'float32', [2]);
+    assert.throws(() => wrong.put(0, Float32Array.of(1, 2, 3)), /array 0 does not match/);
+    assert.throws(() => wrong.put(0, Float64Array.of(1, 2)), /array 0 does not match/);
+    assert.throws(() => wrong.put(1, Float32Array.of(1, 2)), /array 1 does not match/);
+    wrong.abort();
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['theta-t.bin'], 'nothing else, not even a temporary file');
+  });
+});

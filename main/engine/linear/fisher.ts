@@ -139,10 +139,19 @@ export function choleskyBlock(
   return choleskyInverse(cholesky(f, d, 'Fisher block'), d);
 }
 
+/**
+ * Receives each finished block of F̂⁻¹ (block a, d×d float32) as soon as it is computed, instead
+ * of the build keeping it: the block's array is reused for the next block, so a sink must copy
+ * or write it out before returning. A build with a sink holds one block, not all A, and returns
+ * `blocks: []`.
+ */
+export type FisherSink = (a: number, block: Float32Array) => void;
+
 export interface FisherOptions extends RunControl {
   damping: number;
   curvature?: Curvature;
   method?: FisherMethod;
+  sink?: FisherSink;
 }
 
 /** Builds the block-diagonal F̂⁻¹ (one block per attribute) of a trained linear model. */
@@ -167,6 +176,8 @@ export async function fisherInverse(
   const blocks: Float32Array[] = [];
   const x = method === 'cholesky' ? tf.tensor2d(features, [n, d]) : null;
   const workspace = method === 'blocked' ? new Workspace() : undefined;
+  const sink = options.sink;
+  const reused = sink ? new Float32Array(d * d) : null;
   try {
     for (let a = 0; a < A; a++) {
       throwIfCancelled(options, 'fisher');
@@ -174,11 +185,13 @@ export async function fisherInverse(
       const w = column(weights, n, A, a);
       const inv =
         method === 'blocked'
-          ? fastFisherBlock(features, n, d, w, n, options.damping, { workspace })
+          ? fastFisherBlock(features, n, d, w, n, options.damping, { workspace, ...(reused ? { out: reused } : {}) })
           : x
             ? choleskyBlock(x, w, n, options.damping)
             : shermanMorrisonBlock(features, n, d, w, n, options.damping, options);
-      blocks.push(inv instanceof Float32Array ? inv : Float32Array.from(inv));
+      const block = inv instanceof Float32Array ? inv : reused ? (reused.set(inv), reused) : Float32Array.from(inv);
+      if (sink) sink(a, block);
+      else blocks.push(block);
       if (method === 'blocked') collectGarbage(); // see memory.ts
       await yieldToEventLoop();
     }

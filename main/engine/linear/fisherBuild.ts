@@ -1,10 +1,11 @@
 import * as os from 'node:os';
 import { currentBackend, type BackendName } from '../backend.js';
+import type { ArtefactCache } from '../cache.js';
 import { SsseError } from '../errors.js';
 import { DEFAULT_GRAM_PLAN, type GramPlan } from '../linalg/gram.js';
 import { throwIfCancelled } from '../progress.js';
 import { runFisherPool } from '../workers/fisherPool.js';
-import { fisherInverse, fisherWeights, type FisherInverse, type FisherOptions } from './fisher.js';
+import { fisherInverse, fisherWeights, type FisherInverse, type FisherOptions, type FisherSink } from './fisher.js';
 import type { LinearModel } from './model.js';
 
 /**
@@ -23,11 +24,15 @@ export interface FisherPlan {
   workers: number;
   /** The features shared with the workers (0 when computed in-process, or already shared). */
   sharedDataBytes: number;
+  /** Blocks handed to a sink as they are finished (a streamed build), so that only one per worker is held. */
+  streamed: boolean;
+  /** The F̂⁻¹ blocks held in memory during the build: all of them, or (streamed) one per worker. */
+  heldBytes: number;
   /** Estimated working memory of one block in progress (Gram chunk, factor, inverse, backend copies). */
   workingBytesPerBlock: number;
   /** Estimated fixed cost of one worker thread (its own JavaScript heap and tfjs backend). */
   runtimeBytesPerWorker: number;
-  /** storage + shared data + max(workers, 1) × working + workers × runtime. */
+  /** held + shared data + max(workers, 1) × working + workers × runtime. */
   totalBytes: number;
   /** The memory this build may use: the caller's limit, else what the system reports available. */
   availableBytes: number;
@@ -65,9 +70,11 @@ export function planFisher(
   d: number,
   blocks: number,
   workers: number,
-  options: { featuresShared?: boolean; availableBytes?: number; gramPlan?: GramPlan } = {},
+  options: { featuresShared?: boolean; availableBytes?: number; gramPlan?: GramPlan; streamed?: boolean } = {},
 ): FisherPlan {
   const storageBytes = blocks * d * d * 4;
+  const streamed = options.streamed ?? false;
+  const heldBytes = streamed ? Math.min(blocks, Math.max(workers, 1)) * d * d * 4 : storageBytes;
   const sharedDataBytes = workers > 0 && !options.featuresShared ? n * d * 4 + n * blocks * 8 : 0;
   const working = workingBytesPerBlock(d, n, options.gramPlan);
   const runtime = workers > 0 ? RUNTIME_BYTES_PER_WORKER : 0;
@@ -77,9 +84,11 @@ export function planFisher(
     storageBytes,
     workers,
     sharedDataBytes,
+    streamed,
+    heldBytes,
     workingBytesPerBlock: working,
     runtimeBytesPerWorker: runtime,
-    totalBytes: storageBytes + sharedDataBytes + Math.max(workers, 1) * working + workers * runtime,
+    totalBytes: heldBytes + sharedDataBytes + Math.max(workers, 1) * working + workers * runtime,
     availableBytes: options.availableBytes ?? availableMemoryBytes(),
   };
 }
@@ -96,7 +105,7 @@ export function describeFisherPlan(plan: FisherPlan): string {
   const where = plan.workers > 0 ? `${plan.workers} worker${plan.workers === 1 ? '' : 's'}` : 'in-process';
   return (
     `F̂⁻¹: ${plan.blocks} blocks × ${plan.blockSize}² × 4 B = ${formatBytes(plan.storageBytes)} stored; ` +
-    `about ${formatBytes(plan.totalBytes)} while it is built (${where})`
+    `about ${formatBytes(plan.totalBytes)} while it is built (${where}${plan.streamed ? ', each block written out as it is finished' : ''})`
   );
 }
 
@@ -166,6 +175,7 @@ export async function buildFisherInverse(
   const workers = method === 'blocked' ? Math.min(requested, A) : 0;
   const plan = planFisher(n, d, A, workers, {
     featuresShared: features.buffer instanceof SharedArrayBuffer,
+    streamed: options.sink !== undefined,
     ...(options.memoryLimitBytes !== undefined ? { availableBytes: options.memoryLimitBytes } : {}),
     ...(options.gramPlan ? { gramPlan: options.gramPlan } : {}),
   });
@@ -183,8 +193,55 @@ export async function buildFisherInverse(
     ...(options.gramPlan ? { gramPlan: options.gramPlan } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.sink ? { sink: options.sink } : {}),
   });
   const blocks: Float32Array[] = [];
-  for (let a = 0; a < A; a++) blocks.push(store.subarray(a * d * d, (a + 1) * d * d));
+  if (!options.sink) for (let a = 0; a < A; a++) blocks.push(store.subarray(a * d * d, (a + 1) * d * d));
   return { d, A, damping: options.damping, N: n, curvature, method, blocks };
+}
+
+/**
+ * Builds F̂⁻¹ straight into an ArtefactCache entry, block by block, as `ssse erase` does on a cache
+ * miss: each block is written to the entry as soon as it is finished and its memory reused, so
+ * the build holds one block per worker rather than all of them (plus, before, a concatenated copy
+ * for the write). Then the finished entry is read back, once, as the F̂⁻¹ to use. A failed or
+ * cancelled build leaves no entry.
+ */
+export async function buildFisherIntoCache(
+  cache: ArtefactCache,
+  key: string,
+  model: LinearModel,
+  features: Float32Array,
+  labels: Uint8Array,
+  n: number,
+  options: BuildOptions & {
+    /** false: only write the entry (returning `blocks: []`), e.g. to certify ahead of use. Default true. */
+    readBack?: boolean;
+  },
+): Promise<FisherInverse> {
+  const { d, A } = model;
+  const meta: Omit<FisherInverse, 'blocks'> = {
+    d,
+    A,
+    damping: options.damping,
+    N: n,
+    curvature: options.curvature ?? 'empirical',
+    method: options.method ?? 'blocked',
+  };
+  const writer = cache.writer('fisher', key, meta, 'float32', new Array<number>(A).fill(d * d));
+  const sink: FisherSink = (a, block) => writer.put(a, block);
+  const { readBack = true, ...build } = options;
+  try {
+    await buildFisherInverse(model, features, labels, n, { ...build, sink });
+    writer.commit();
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  if (!readBack) return { ...meta, blocks: [] };
+  const entry = cache.read<Omit<FisherInverse, 'blocks'>>('fisher', key);
+  if (!entry || entry.arrays.length !== A || !entry.arrays.every((b) => b instanceof Float32Array && b.length === d * d)) {
+    throw new SsseError('RESOURCE', `the F̂⁻¹ just written to the cache in ${cache.dir} does not read back; is the disk full or failing?`);
+  }
+  return { ...meta, ...entry.meta, blocks: entry.arrays as Float32Array[] };
 }

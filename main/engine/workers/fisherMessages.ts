@@ -12,7 +12,7 @@ export interface FisherWorkerData {
   features: SharedArrayBuffer;
   /** n×A float64 per-sample weights w_ja (fisherWeights). */
   weights: SharedArrayBuffer;
-  /** A×d×d float32: the worker writes block a at offset a·d². */
+  /** slots×d×d float32: the worker writes the block it is given into the slot the message names. */
   store: SharedArrayBuffer;
   n: number;
   d: number;
@@ -23,7 +23,8 @@ export interface FisherWorkerData {
   gramPlan?: GramPlan;
 }
 
-export type ToWorker = { type: 'block'; a: number };
+/** Compute block a into store slot `slot` (a itself when the whole F̂⁻¹ is kept, else the worker's own). */
+export type ToWorker = { type: 'block'; a: number; slot: number };
 
 export type FromWorker =
   | { type: 'ready' }

@@ -22,10 +22,16 @@ export interface PoolOptions extends RunControl {
   gramPlan?: GramPlan;
   /** Progress phase name (default 'fisher'). */
   phase?: string;
+  /**
+   * Streamed build (fisher.ts's FisherSink): each finished block is handed to the sink on this
+   * thread, from its worker's slot, before that worker gets another block; the store then holds
+   * one block per worker instead of all A.
+   */
+  sink?: (a: number, block: Float32Array) => void;
 }
 
 export interface PoolResult {
-  /** A×d×d float32 on a SharedArrayBuffer; block a at offset a·d². */
+  /** A×d×d float32 on a SharedArrayBuffer, block a at offset a·d² (empty with a sink). */
   store: Float32Array;
   /** Seconds each block took inside its worker. */
   blockSeconds: number[];
@@ -65,7 +71,8 @@ export async function runFisherPool(
   const phase = options.phase ?? 'fisher';
   throwIfCancelled(options, phase);
   const count = Math.max(1, Math.min(Math.floor(options.workers), A));
-  const store = new Float32Array(new SharedArrayBuffer(A * d * d * 4));
+  const sink = options.sink;
+  const store = new Float32Array(new SharedArrayBuffer((sink ? count : A) * d * d * 4));
   const data: FisherWorkerData = {
     backend: options.backend,
     features: sharedCopy(features).buffer as SharedArrayBuffer,
@@ -100,22 +107,34 @@ export async function runFisherPool(
         onAbort(); // aborted before the listener was in place (e.g. from the first progress report)
         return;
       }
-      const assign = (worker: Worker): void => {
-        if (next < A) worker.postMessage({ type: 'block', a: next++ });
+      const assign = (worker: Worker, slot: number): void => {
+        if (next < A) {
+          const a = next++;
+          worker.postMessage({ type: 'block', a, slot: sink ? slot : a });
+        }
       };
       for (let w = 0; w < count; w++) {
         const worker = startWorker(data);
+        const slot = w;
         workers.push(worker);
         worker.on('message', (message: FromWorker) => {
           if (settled) return;
           if (message.type === 'ready') {
-            assign(worker);
+            assign(worker, slot);
           } else if (message.type === 'done') {
             blockSeconds[message.a] = message.seconds;
+            if (sink) {
+              try {
+                sink(message.a, store.subarray(slot * d * d, (slot + 1) * d * d));
+              } catch (e) {
+                finish(e instanceof Error ? e : new Error(String(e)));
+                return;
+              }
+            }
             done++;
             report(options, phase, done, A);
             if (done === A) finish(null);
-            else assign(worker);
+            else assign(worker, slot);
           } else {
             finish(new SsseError(message.code ?? 'RESOURCE', message.code ? message.message : `Fisher worker failed: ${message.message}`));
           }
@@ -129,5 +148,5 @@ export async function runFisherPool(
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return { store, blockSeconds };
+  return { store: sink ? new Float32Array(0) : store, blockSeconds };
 }

@@ -36,12 +36,13 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const a = message.a;
       for (let i = 0; i < n; i++) column[i] = weights[i * A + a] as number;
-      const inv = fastFisherBlock(features, n, d, column, data.N, data.damping, {
+      // Straight into its slot of the shared store: no copy of the block, none sent back.
+      fastFisherBlock(features, n, d, column, data.N, data.damping, {
         workspace,
+        out: store.subarray(message.slot * d * d, (message.slot + 1) * d * d),
         ...(data.block !== undefined ? { block: data.block } : {}),
         ...(data.gramPlan !== undefined ? { gramPlan: data.gramPlan } : {}),
       });
-      store.set(inv, a * d * d);
       collectGarbage(); // see memory.ts: keeps this thread's peak near its live memory
       send({ type: 'done', a, seconds: (performance.now() - t0) / 1e3 });
     } catch (e) {

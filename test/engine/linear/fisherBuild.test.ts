@@ -4,8 +4,13 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { SsseError } from '../../../main/engine/errors.js';
 import { fisherInverse } from '../../../main/engine/linear/fisher.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ArtefactCache } from '../../../main/engine/cache.js';
 import {
   buildFisherInverse,
+  buildFisherIntoCache,
   checkFisherFits,
   describeFisherPlan,
   planFisher,
@@ -130,6 +135,62 @@ describe('buildFisherInverse: in-process and on worker threads', () => {
       buildFisherInverse(model, broken, labels, n, { damping: 1e-4, workers: 0 }),
       (e: unknown) => e instanceof SsseError && e.code === 'NUMERIC' && /weight 5 is NaN/.test(e.message),
     );
+  });
+
+  test('streamed (a sink): every block handed over once, equal to the kept build, none kept; in-process and on workers', async () => {
+    for (const method of ['blocked', 'cholesky', 'sherman-morrison'] as const) {
+      for (const workers of method === 'blocked' ? [0, 2] : [0]) {
+        const kept = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, method, workers: 0 });
+        const got = new Map<number, number[]>();
+        const streamed = await buildFisherInverse(model, features, labels, n, {
+          damping: 1e-4,
+          method,
+          workers,
+          // The block's memory is reused after the call: copy it, as a sink must.
+          sink: (a, block) => {
+            assert.ok(!got.has(a), `block ${a} handed over twice`);
+            got.set(a, Array.from(block));
+          },
+        });
+        assert.deepEqual(streamed.blocks, [], 'a streamed build keeps no block');
+        assert.equal(got.size, A);
+        for (let a = 0; a < A; a++) assert.deepEqual(got.get(a), Array.from(kept.blocks[a] ?? []), `${method}, ${workers} workers, block ${a}`);
+      }
+    }
+  });
+
+  test('the plan of a streamed build holds one block per worker, not all of them', () => {
+    const kept = planFisher(6000, 784, 10, 2, { availableBytes: 1e12 });
+    const streamed = planFisher(6000, 784, 10, 2, { availableBytes: 1e12, streamed: true });
+    assert.equal(kept.heldBytes, 10 * 784 * 784 * 4);
+    assert.equal(streamed.heldBytes, 2 * 784 * 784 * 4);
+    assert.equal(kept.totalBytes - streamed.totalBytes, 8 * 784 * 784 * 4);
+    assert.match(describeFisherPlan(streamed), /each block written out as it is finished/);
+  });
+
+  test('buildFisherIntoCache: the entry equals the kept build; a failed or cancelled build leaves no entry', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-fisher-cache-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const cache = new ArtefactCache(dir);
+    const kept = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: 0 });
+    for (const workers of [0, 2]) {
+      const key = `k${workers}`;
+      const got = await buildFisherIntoCache(cache, key, model, features, labels, n, { damping: 1e-4, workers });
+      assert.deepEqual(got, kept);
+      assert.deepEqual(cache.read('fisher', key)?.arrays, kept.blocks);
+    }
+    const none = await buildFisherIntoCache(cache, 'nb', model, features, labels, n, { damping: 1e-4, workers: 0, readBack: false });
+    assert.deepEqual(none.blocks, []);
+    assert.ok(cache.has('fisher', 'nb'));
+    const broken = Float32Array.from(features);
+    broken[5 * d + 3] = Number.NaN;
+    await assert.rejects(buildFisherIntoCache(cache, 'bad', model, broken, labels, n, { damping: 1e-4, workers: 2 }), /weight 5 is NaN/);
+    const ac = new AbortController();
+    await assert.rejects(
+      buildFisherIntoCache(cache, 'cancelled', model, features, labels, n, { damping: 1e-4, workers: 0, signal: ac.signal, onProgress: (e) => e.done >= 2 && ac.abort() }),
+      (e: unknown) => e instanceof SsseError && e.code === 'CANCELLED',
+    );
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['fisher-k0.bin', 'fisher-k2.bin', 'fisher-nb.bin'], 'no entry and no temporary file from the failed builds');
   });
 
   test('bad arguments are refused', async () => {
