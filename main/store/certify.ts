@@ -19,7 +19,7 @@ import {
 } from '../../db/queries.js';
 import { recordRef } from '../../db/records.js';
 import { currentBackend } from '../engine/backend.js';
-import { encodeNpy, parseNpy } from '../engine/data/npy.js';
+import { encodeData, encodeNpyHeader, parseNpy } from '../engine/data/npy.js';
 import { randomRemoval } from '../engine/data/removal.js';
 import { DataError, SsseError } from '../engine/errors.js';
 import { DEFAULT_CONFIG, eraseLinear } from '../engine/erase.js';
@@ -27,7 +27,7 @@ import { fisherInverse, type Curvature, type FisherInverse, type FisherMethod } 
 import type { RunControl } from '../engine/progress.js';
 import { datasetOf, erasedRows, loadRegisteredDataset, versionDataset } from './datasets.js';
 import { loadParameters, modelLabel } from './models.js';
-import { beginOperation, endOperation, now, recoverInterrupted, writeArtefacts } from './operations.js';
+import { beginOperation, endOperation, now, recoverInterrupted, writeArtefactStreamed } from './operations.js';
 
 export interface CertifySettings extends RunControl {
   curvature: Curvature;
@@ -56,24 +56,31 @@ export async function certifyModel(store: Store, model: ModelRow, settings: Cert
   const operationId = transaction(store.db, () => beginOperation(store, 'certification', null));
   try {
     const t0 = performance.now();
-    const fisher = await fisherInverse(theta, dataset.train.features, dataset.train.labels, dataset.train.n, {
-      damping,
-      curvature: settings.curvature,
-      method: settings.method,
-      ...(settings.signal ? { signal: settings.signal } : {}),
-      ...(settings.onProgress ? { onProgress: settings.onProgress } : {}),
-    });
-    const seconds = Math.round(performance.now() - t0) / 1000;
-    const { d, A } = fisher;
-    const stacked = new Float32Array(A * d * d);
-    fisher.blocks.forEach((b, a) => stacked.set(b, a * d * d));
-    const data = encodeNpy({ dtype: 'float32', shape: [A, d, d], data: stacked });
-    const certification = writeArtefacts(
+    const { d, A } = theta;
+    // Streamed: each block goes into the artefact file as soon as it is built (at its place after
+    // the NPY header), so certifying holds one d×d block rather than F̂⁻¹ whole, stacked and encoded.
+    const header = encodeNpyHeader('float32', [A, d, d]);
+    let terms = 0;
+    let seconds = 0;
+    const certification = await writeArtefactStreamed(
       store,
       operationId,
-      [{ kind: 'fisher-inverse', format: `npy float32 A×d×d (${A}×${d}×${d}), block a = F̂⁻¹ of attribute a's weights`, data }],
-      ([artefact]) => {
-        if (!artefact) throw new Error('certifyModel: no artefact');
+      'fisher-inverse',
+      `npy float32 A×d×d (${A}×${d}×${d}), block a = F̂⁻¹ of attribute a's weights`,
+      async (write) => {
+        write(header, 0);
+        const built = await fisherInverse(theta, dataset.train.features, dataset.train.labels, dataset.train.n, {
+          damping,
+          curvature: settings.curvature,
+          method: settings.method,
+          sink: (a, block) => write(encodeData('float32', block), header.length + a * d * d * 4),
+          ...(settings.signal ? { signal: settings.signal } : {}),
+          ...(settings.onProgress ? { onProgress: settings.onProgress } : {}),
+        });
+        terms = built.N;
+        seconds = Math.round(performance.now() - t0) / 1000;
+      },
+      (artefact) => {
         const at = now();
         const row: Omit<CertificationRow, 'id'> = {
           model_id: model.id,
@@ -82,7 +89,7 @@ export async function certifyModel(store: Store, model: ModelRow, settings: Cert
           method: settings.method,
           blocks: 'attribute',
           minibatch: 1,
-          terms: fisher.N,
+          terms,
           fisher_id: artefact.id,
           backend: backend.name,
           seconds,

@@ -11,7 +11,10 @@
  * start of every writing command, removes the files such a lease planned (unless a row names
  * them), marks its request failed (it can be resumed), and logs what it did.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { absolute, newArtefactPath, publishStaged, removeFile, sha256Buffer, stageFile, stagingPath } from '../../db/artefacts.js';
 import { appendAudit } from '../../db/audit.js';
 import type { Store } from '../../db/connection.js';
@@ -161,4 +164,67 @@ export function recoverInterrupted(store: Store): Recovery[] {
     if (done) out.push(done);
   }
   return out;
+}
+
+/**
+ * Like writeArtefacts for one file that is produced piece by piece (a Fisher inverse streamed from
+ * its build, which then never needs to be whole in memory): `produce` writes the staged file
+ * through `write(bytes, position)`; the file's SHA-256 is then computed by reading it back, and it
+ * is published and committed exactly as writeArtefacts does. A failure or cancellation inside
+ * `produce` removes the staged file and leaves the lease for the caller to end.
+ */
+export async function writeArtefactStreamed<T>(
+  store: Store,
+  operationId: number,
+  kind: ArtefactKind,
+  format: string,
+  produce: (write: (bytes: Uint8Array, position: number) => void) => Promise<void>,
+  commit: (artefact: ArtefactRow) => T,
+): Promise<T> {
+  const planned = newArtefactPath(kind);
+  transaction(store.db, () => setPlannedPaths(store.db, operationId, [planned, stagingPath(planned)]));
+  const staged = absolute(store.root, stagingPath(planned));
+  const cleanUp = (): void => {
+    removeFile(store.root, planned);
+    removeFile(store.root, stagingPath(planned));
+  };
+  try {
+    fs.mkdirSync(path.dirname(staged), { recursive: true });
+    const fd = fs.openSync(staged, 'wx+');
+    let sha256: string;
+    let bytes: number;
+    try {
+      await produce((data, position) => {
+        let written = 0;
+        while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, position + written);
+      });
+      fs.fsyncSync(fd);
+      bytes = fs.fstatSync(fd).size;
+      const hash = createHash('sha256');
+      const chunk = Buffer.alloc(1 << 20);
+      for (let at = 0; at < bytes; ) {
+        const r = fs.readSync(fd, chunk, 0, Math.min(chunk.length, bytes - at), at);
+        if (r <= 0) throw new Error(`${staged}: shorter than written`);
+        hash.update(chunk.subarray(0, r));
+        at += r;
+      }
+      sha256 = hash.digest('hex');
+    } finally {
+      fs.closeSync(fd);
+    }
+    pauseIfRequested('write-staged');
+    publishStaged(store.root, planned);
+    pauseIfRequested('write-published');
+    const committed = transaction(store.db, () => {
+      const row = { kind, path: planned, sha256, bytes, format, created_at: now() };
+      const result = commit({ id: insertArtefact(store.db, row), ...row });
+      deleteOperation(store.db, operationId);
+      return result;
+    });
+    active.delete(key(store, operationId));
+    return committed;
+  } catch (e) {
+    cleanUp();
+    throw e;
+  }
 }

@@ -161,7 +161,19 @@ export function encodeNpy(array: NpyArray): Buffer {
     throw badArgument(`shape ${formatShape(shape)} has ${size} elements but data has ${data.length}`);
   }
   checkDataType(dtype, data);
+  return Buffer.concat([encodeNpyHeader(dtype, shape), encodeData(dtype, data)]);
+}
 
+/**
+ * The NPY 1.0 preamble and header of an array of this dtype and shape: what precedes its data
+ * (little-endian, C order) in the file, for writers that stream the data after it.
+ */
+export function encodeNpyHeader(dtype: NpyArray['dtype'], shape: number[]): Buffer {
+  const descr = DTYPE_TO_DESCR[dtype];
+  if (descr === undefined) throw badArgument(`unsupported dtype '${String(dtype)}'; supported: ${SUPPORTED}`);
+  for (const dim of shape) {
+    if (!Number.isSafeInteger(dim) || dim < 0) throw badArgument(`shape ${formatShape(shape)} has an invalid dimension`);
+  }
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // 10-byte preamble + dict + padding + '\n' must be a multiple of 64 (numpy's alignment).
@@ -174,7 +186,7 @@ export function encodeNpy(array: NpyArray): Buffer {
   preamble[6] = 1;
   preamble[7] = 0;
   preamble.writeUInt16LE(header.length, 8);
-  return Buffer.concat([preamble, Buffer.from(header, 'latin1'), encodeData(dtype, data)]);
+  return Buffer.concat([preamble, Buffer.from(header, 'latin1')]);
 }
 
 /** Writes `array` to `path` as NPY 1.0 (not atomically: the caller handles temp files/renames). */
@@ -391,7 +403,8 @@ function decodeInt64(bytes: Uint8Array, littleEndian: boolean, size: number, fil
   return out;
 }
 
-function encodeData(dtype: NpyDtype, data: NpyData): Buffer {
+/** An array's data as NPY stores it (little-endian), for writers that stream it after encodeNpyHeader. */
+export function encodeData(dtype: NpyDtype, data: NpyData): Buffer {
   if (dtype === 'int64') {
     const out = Buffer.alloc(data.length * 8);
     for (let i = 0; i < data.length; i++) {
