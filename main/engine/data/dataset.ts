@@ -246,7 +246,7 @@ function idxImages(array: IdxArray, file: string): RawFeatures {
   const scale = new Float32Array(256);
   for (let v = 0; v < 256; v++) scale[v] = v / 255;
   const src = array.data;
-  const data = new Float32Array(src.length);
+  const data = new Float32Array(new SharedArrayBuffer(src.length * 4));
   for (let i = 0; i < src.length; i++) data[i] = scale[src[i] as number] as number;
   return { file, n, d, data };
 }
@@ -409,10 +409,28 @@ function applyLimit(name: string, limit: number | undefined, split: RawSplit): n
   return limit;
 }
 
+/**
+ * The features in a SharedArrayBuffer (a copy unless they already are): worker threads (the
+ * Fisher build's, fisherPool.ts) then read the same memory instead of each getting a copy of the
+ * data. Nothing else changes: a Float32Array on shared memory behaves as any other. Features never
+ * cross a process boundary (where shared memory cannot go); only results do.
+ */
+function shared(data: Float32Array): Float32Array {
+  if (data.buffer instanceof SharedArrayBuffer) return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : copyShared(data);
+  return copyShared(data);
+}
+
+function copyShared(data: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(data.byteLength));
+  out.set(data);
+  return out;
+}
+
 function makeSplit(raw: RawSplit, n: number, A: number): Split {
   const { d } = raw.features;
-  // slice (not subarray) when limited, so the unused rows can be garbage-collected.
-  const features = n === raw.features.n ? raw.features.data : raw.features.data.slice(0, n * d);
+  // A copy when limited, so the unused rows can be garbage-collected; shared memory either way
+  // (see `shared`).
+  const features = shared(n === raw.features.n ? raw.features.data : raw.features.data.subarray(0, n * d));
   const labels = raw.labels;
   if (labels.kind === 'binary') {
     return { n, features, labels: n === labels.n ? labels.values : labels.values.slice(0, n * A), classIds: null };

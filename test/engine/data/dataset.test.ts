@@ -180,8 +180,14 @@ describe('npy layout', () => {
     assert.deepEqual(ds.ids, ['a', 'b']);
     assert.equal(ds.test?.n, 1);
     assert.deepEqual(Array.from(ds.test?.classIds ?? []), [1]);
-    // The limited arrays are compact copies, not views of the whole file.
+    // The limited arrays are compact copies, not views of the whole file, in shared memory (the
+    // Fisher build's worker threads read them without a copy each).
     assert.equal(ds.train.features.buffer.byteLength, 4 * 4);
+    assert.ok(ds.train.features.buffer instanceof SharedArrayBuffer);
+    assert.ok(ds.test?.features.buffer instanceof SharedArrayBuffer);
+    const whole = loadDataset(dir);
+    assert.ok(whole.train.features.buffer instanceof SharedArrayBuffer, 'npy features, not limited');
+    assert.equal(whole.train.features.buffer.byteLength, 5 * 2 * 4);
   });
 });
 
@@ -418,6 +424,8 @@ describe('bundled Fashion-MNIST slice (data/fashion-mnist-3k)', () => {
     assert.equal(ds.test?.n, 1000);
     assert.equal(ds.train.features.length, 3000 * 784);
     assert.equal(ds.train.labels.length, 3000 * 10);
+    assert.ok(ds.train.features.buffer instanceof SharedArrayBuffer, 'IDX features are decoded into shared memory');
+    assert.equal(ds.train.features.buffer.byteLength, 3000 * 784 * 4);
     for (const split of [ds.train, ds.test]) {
       let min = Infinity;
       let max = -Infinity;
