@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
 import { initBackend, type BackendName } from '../main/engine/backend.js';
-import { buildFisherInverse } from '../main/engine/linear/fisherBuild.js';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ArtefactCache } from '../main/engine/cache.js';
+import { buildFisherInverse, buildFisherIntoCache } from '../main/engine/linear/fisherBuild.js';
 import { collectGarbage } from '../main/engine/memory.js';
 import { cpuSeconds, withPeakRss } from './measure.js';
 
@@ -12,7 +15,9 @@ import { cpuSeconds, withPeakRss } from './measure.js';
  * else when the build starts. Prints one JSON line: resident size before, the build's peak, wall
  * and CPU seconds.
  * Arguments: features file (n×d float32), labels file (n×A uint8), n, d, A, backend, workers,
- * θ* file (A×d float64).
+ * θ* file (A×d float64), mode: 'memory' (F̂⁻¹ built in memory and kept there) or 'streamed' (each
+ * block written to an ArtefactCache entry as it is finished, as `ssse erase` does on a cache miss;
+ * the peak is that of the build, before the entry is read back for use).
  */
 function read(file: string): ArrayBuffer {
   const raw = fs.readFileSync(file);
@@ -20,18 +25,46 @@ function read(file: string): ArrayBuffer {
 }
 
 async function main(): Promise<void> {
-  const [featuresFile, labelsFile, n, d, A, backend, workers, thetaFile] = process.argv.slice(2);
-  if (!featuresFile || !labelsFile || !n || !d || !A || !backend || !workers || !thetaFile) {
-    throw new Error('usage: fisherChild FEATURES LABELS n d A BACKEND WORKERS THETA');
+  const [featuresFile, labelsFile, n, d, A, backend, workers, thetaFile, mode = 'memory', warm = 'cold'] = process.argv.slice(2);
+  if (!featuresFile || !labelsFile || !n || !d || !A || !backend || !workers || !thetaFile || (mode !== 'memory' && mode !== 'streamed') || (warm !== 'cold' && warm !== 'warm')) {
+    throw new Error('usage: fisherChild FEATURES LABELS n d A BACKEND WORKERS THETA [memory|streamed] [cold|warm]');
   }
   await initBackend(backend as BackendName);
-  const features = new Float32Array(read(featuresFile));
+  // In shared memory, as the dataset loader (data/dataset.ts) hands features to the engine.
+  const raw = new Float32Array(read(featuresFile));
+  const features = new Float32Array(new SharedArrayBuffer(raw.byteLength));
+  features.set(raw);
   const labels = new Uint8Array(read(labelsFile));
   const model = { d: Number(d), A: Number(A), weights: new Float64Array(read(thetaFile)) };
+  if (warm === 'warm') {
+    // A process that has built a Fisher inverse before (the app's engine, a second certification):
+    // the same build once, untimed, its result dropped. What is measured next is then what a
+    // build adds to a process that already holds the runtime's compiled code and the backend's
+    // grown heap, which a fresh process pays once on its first build.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-fisher-warm-'));
+    try {
+      await buildFisherIntoCache(new ArtefactCache(dir), 'warm-up', model, features, labels, Number(n), { damping: 1e-4, workers: Number(workers), readBack: false });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
   collectGarbage();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const { rss } = await withPeakRss(() => buildFisherInverse(model, features, labels, Number(n), { damping: 1e-4, workers: Number(workers) }));
+  const options = { damping: 1e-4, workers: Number(workers) };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-fisher-child-'));
+  let rss;
+  try {
+    if (mode === 'memory') ({ rss } = await withPeakRss(() => buildFisherInverse(model, features, labels, Number(n), options)));
+    else {
+      const cache = new ArtefactCache(dir);
+      // The build's own peak: everything up to the committed entry (reading it back for use is
+      // a separate step that holds exactly the storage).
+      ({ rss } = await withPeakRss(() => buildFisherIntoCache(cache, 'bench', model, features, labels, Number(n), { ...options, readBack: false })));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   const wall = (performance.now() - t0) / 1e3;
   process.stdout.write(`${JSON.stringify({ ...rss, wall_s: wall, cpu_s: cpuSeconds(c0), data_bytes: features.byteLength + labels.byteLength })}\n`);
 }

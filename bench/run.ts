@@ -10,7 +10,7 @@ import { randomRemoval } from '../main/engine/data/removal.js';
 import type { Dataset } from '../main/engine/data/types.js';
 import { selectRows } from '../main/engine/erase.js';
 import { cholesky, choleskyInverse, matVec } from '../main/engine/linalg/cholesky.js';
-import { product, productEngine, type MatMulShape } from '../main/engine/linalg/product.js';
+import { product, productEngine, withProduct, type MatMulShape } from '../main/engine/linalg/product.js';
 import { Workspace } from '../main/engine/linalg/workspace.js';
 import { collectGarbage } from '../main/engine/memory.js';
 import { choleskyBlock, fisherWeights, shermanMorrisonBlock, type FisherInverse } from '../main/engine/linear/fisher.js';
@@ -175,6 +175,12 @@ interface FreshRun extends PeakRss {
 }
 
 interface FreshBuild {
+  /** memory: F̂⁻¹ kept in memory; streamed: each block written to an ArtefactCache entry as finished. */
+  mode: 'memory' | 'streamed';
+  workers: number;
+  /** Blocks built (A, or 1 for the fixed-cost probe). */
+  blocks: number;
+  storage_bytes: number;
   runs: FreshRun[];
   increase_median_bytes: number;
   /** (median peak increase + data) / (storage + data). */
@@ -248,7 +254,7 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
 
   log(`  literal rank-1 loop on ${Math.min(LITERAL_ROWS, n)} rows of one block`);
   const rowsTimed = Math.min(LITERAL_ROWS, n);
-  const literalPart = await measure(3, () => shermanMorrisonBlock(features.subarray(0, rowsTimed * d), rowsTimed, d, w0, n, DAMPING));
+  const literalPart = await measure(3, () => shermanMorrisonBlock(features.subarray(0, rowsTimed * d), rowsTimed, d, w0.subarray(0, rowsTimed), n, DAMPING));
   phases['fisher_literal_subset'] = literalPart;
   const literalExtrapolated = literalPart.median_s * (n / rowsTimed) * A;
 
@@ -298,25 +304,42 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   fs.writeFileSync(thetaFile, new Uint8Array(star.weights.buffer, star.weights.byteOffset, star.weights.byteLength));
   fs.writeFileSync(featuresFile, new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
   fs.writeFileSync(labelsFile, labels);
+  // The same data with one attribute: a one-block build, whose peak is the fixed cost of a first
+  // build in a fresh process (compiled code, the backend's heap, one block's work buffers).
+  const labels1File = `${stem}-labels1.bin`;
+  const theta1File = `${stem}-theta1.bin`;
+  const labels1 = new Uint8Array(n);
+  for (let i = 0; i < n; i++) labels1[i] = labels[i * A] as number;
+  fs.writeFileSync(labels1File, labels1);
+  fs.writeFileSync(theta1File, new Uint8Array(star.weights.buffer, star.weights.byteOffset, d * 8));
   const freshBuild: Record<string, FreshBuild> = {};
-  for (const [label, workers] of [
-    ['in_process', 0],
-    ['workers_1', 1],
-    ['workers_2', 2],
+  for (const [label, workers, mode, blocks] of [
+    ['in_process', 0, 'memory', A],
+    ['workers_1', 1, 'memory', A],
+    ['workers_2', 2, 'memory', A],
+    ['streamed_in_process', 0, 'streamed', A],
+    ['streamed_workers_2', 2, 'streamed', A],
+    ['one_block_streamed_in_process', 0, 'streamed', 1],
   ] as const) {
     const runs: FreshRun[] = [];
     for (let r = 0; r < Math.min(3, fastRuns); r++) {
       const child = path.join(ROOT, 'dist', 'bench', 'fisherChild.js');
-      const args = [child, featuresFile, labelsFile, String(n), String(d), String(A), setting.backend, String(workers), thetaFile];
+      const files = blocks === 1 ? [labels1File, theta1File] : [labelsFile, thetaFile];
+      const args = [child, featuresFile, files[0] as string, String(n), String(d), String(blocks), setting.backend, String(workers), files[1] as string, mode];
       const res = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: ROOT });
       if (res.status !== 0) throw new Error(`fisherChild failed: ${res.stderr}`);
       runs.push(JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as FreshRun);
     }
     const inc = runs.map((x) => x.increase_bytes ?? Number.NaN);
+    const storageBytes = blocks * d * d * 4;
     freshBuild[label] = {
+      mode,
+      workers,
+      blocks,
+      storage_bytes: storageBytes,
       runs,
       increase_median_bytes: median(inc),
-      memory_over_storage_plus_data: (median(inc) + (runs[0]?.data_bytes ?? 0)) / (A * d * d * 4 + (runs[0]?.data_bytes ?? 0)),
+      memory_over_storage_plus_data: (median(inc) + (runs[0]?.data_bytes ?? 0)) / (storageBytes + (runs[0]?.data_bytes ?? 0)),
     };
     log(`    ${label}: peak +${mb(median(inc))} over ${mb(runs[0]?.before_bytes)} (runtime, backend, data and θ* loaded)`);
   }
@@ -342,7 +365,12 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
     fastFisherBlock(features, n, d, w0, n, DAMPING, { workspace });
     blockTimes.push((performance.now() - t0) / 1e3);
     t0 = performance.now();
-    shapes.forEach(([m, kk, nn], i) => product((operands[i] as readonly [Float32Array, Float32Array])[0], m, kk, (operands[i] as readonly [Float32Array, Float32Array])[1], nn));
+    // The same products as the block makes them (withProduct, results read in place), on
+    // contiguous operands, doing nothing with the results.
+    shapes.forEach(([m, kk, nn], i) => {
+      const [left, right] = operands[i] as readonly [Float32Array, Float32Array];
+      withProduct({ data: left, rows: m, cols: kk }, { data: right, rows: kk, cols: nn }, (c) => c.length);
+    });
     replayTimes.push((performance.now() - t0) / 1e3);
   }
   const blockGflop = shapes.reduce((s, [m, kk, nn]) => s + 2 * m * kk * nn, 0) / 1e9;
@@ -420,6 +448,12 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   const f = (key: string): number => (phases[key] as Phase).median_s;
   const blockMedian = median(blockTimes);
   const replayMedian = median(replayTimes);
+  const perStoredByte = (label: string): number | null => {
+    const full = freshBuild[label];
+    const one = freshBuild['one_block_streamed_in_process'];
+    if (!full || !one || full.storage_bytes <= one.storage_bytes) return null;
+    return Number(((full.increase_median_bytes - one.increase_median_bytes) / (full.storage_bytes - one.storage_bytes)).toFixed(3));
+  };
   const buildMemory = (label: string): number | null => {
     const ratio = freshBuild[label]?.memory_over_storage_plus_data;
     return ratio === undefined || !Number.isFinite(ratio) ? null : ratio;
@@ -435,6 +469,12 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
     previous_route_over_fast_in_process: Number.isFinite(choleskyRoute) ? choleskyRoute / f('fisher_fast_in_process') : null,
     fisher_build_memory_over_storage_plus_data_in_process: buildMemory('in_process'),
     fisher_build_memory_over_storage_plus_data_2_workers: buildMemory('workers_2'),
+    fisher_build_memory_over_storage_plus_data_streamed_in_process: buildMemory('streamed_in_process'),
+    fisher_build_memory_over_storage_plus_data_streamed_2_workers: buildMemory('streamed_workers_2'),
+    // What the build adds beyond the fixed cost of a first build (a one-block build's peak):
+    // how its memory grows with the F̂⁻¹ it produces, per byte of storage beyond one block.
+    fisher_build_memory_per_stored_byte_beyond_one_block_in_memory: perStoredByte('in_process'),
+    fisher_build_memory_per_stored_byte_beyond_one_block_streamed: perStoredByte('streamed_in_process'),
   };
   const targets: SettingResult['targets'] = {
     erasure_vs_retrain: { target: '≤ 1/1000 (6,000-image setting)', value: ratios['erasure_over_retrain'] ?? null, met: (ratios['erasure_over_retrain'] ?? 1) <= 1e-3 },
@@ -445,6 +485,11 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
       target: '≤ 1.5× (storage + data)',
       value: ratios['fisher_build_memory_over_storage_plus_data_in_process'] ?? null,
       met: ratios['fisher_build_memory_over_storage_plus_data_in_process'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_in_process'] as number) <= 1.5,
+    },
+    fisher_memory_streamed_in_process: {
+      target: '≤ 1.5× (storage + data)',
+      value: ratios['fisher_build_memory_over_storage_plus_data_streamed_in_process'] ?? null,
+      met: ratios['fisher_build_memory_over_storage_plus_data_streamed_in_process'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_streamed_in_process'] as number) <= 1.5,
     },
     fisher_memory_2_workers: {
       target: '≤ 1.5× (storage + data)',
@@ -520,6 +565,7 @@ function table(results: SettingResult[]): string {
     ['ssse erase, cold / warm / warm --verify none', (r) => (r.end_to_end ? `${secs(r.end_to_end.cold.median_s)} / ${secs(r.end_to_end.warm.median_s)} / ${secs(r.end_to_end.warm_no_verify.median_s)}` : 'not run')],
     ['peak RSS +: train / retrain', (r) => `${mb(r.phases['train']?.rss.increase_bytes)} / ${mb(r.phases['retrain']?.rss.increase_bytes)}`],
     ['peak RSS +: Fisher in-proc / 1 w / 2 w (fresh)', (r) => ['in_process', 'workers_1', 'workers_2'].map((l) => mb(r.fisher_build_memory_fresh_process[l]?.increase_median_bytes)).join(' / ')],
+    ['  streamed in-proc / 2 w; one block (fixed)', (r) => ['streamed_in_process', 'streamed_workers_2', 'one_block_streamed_in_process'].map((l) => mb(r.fisher_build_memory_fresh_process[l]?.increase_median_bytes)).join(' / ')],
     ['peak RSS +: literal / erasure / sweep', (r) => ['fisher_literal_subset', 'erasure_stored', 'sweep'].map((l) => mb(r.phases[l]?.rss.increase_bytes)).join(' / ')],
     ['peak RSS: ssse erase cold / warm (process)', (r) => (r.end_to_end ? `${mb(r.end_to_end.cold.max_rss_bytes)} / ${mb(r.end_to_end.warm.max_rss_bytes)}` : 'not run')],
     ['F̂⁻¹ storage + data', (r) => `${mb(r.storage_bytes)} + ${mb(r.data_bytes)}`],
@@ -529,6 +575,8 @@ function table(results: SettingResult[]): string {
     ['RATIO 1 worker / 2 workers (≥ 1.6)', (r) => (r.ratios['one_worker_over_two_workers'] as number).toFixed(2)],
     ['  same, busiest-thread CPU (a core each)', (r) => (r.ratios['one_worker_over_two_workers_by_busiest_thread_cpu'] as number).toFixed(2)],
     ['RATIO Fisher memory / (storage+data) in-proc, 2 w (≤ 1.5)', (r) => ['fisher_build_memory_over_storage_plus_data_in_process', 'fisher_build_memory_over_storage_plus_data_2_workers'].map((key) => (r.ratios[key] === null ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
+    ['  same, streamed: in-proc, 2 w (≤ 1.5)', (r) => ['fisher_build_memory_over_storage_plus_data_streamed_in_process', 'fisher_build_memory_over_storage_plus_data_streamed_2_workers'].map((key) => (r.ratios[key] === null ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
+    ['  bytes held per stored byte beyond 1 block: kept, streamed', (r) => ['fisher_build_memory_per_stored_byte_beyond_one_block_in_memory', 'fisher_build_memory_per_stored_byte_beyond_one_block_streamed'].map((key) => (r.ratios[key] === null || r.ratios[key] === undefined ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const colWidth = 34;
@@ -575,7 +623,7 @@ async function main(): Promise<void> {
     definitions: {
       median: 'every figure is the median of the runs listed next to it; ratios are taken between figures of this same run',
       peak_rss: 'per phase: the process high-water mark (VmHWM, reset through /proc/self/clear_refs before the phase; worker threads included) minus the resident size before it',
-      fisher_memory_ratio: 'each build in a fresh process holding only the runtime, the backend, the data (raw, read in one piece) and θ*: (peak RSS increase of the build + the training data) / (F̂⁻¹ storage + data); the data (features + labels) counts once, as in the target. The in-run phases\' peak increases are also listed, but there earlier phases\' memory is reused',
+      fisher_memory_ratio: 'each build in a fresh process holding only the runtime, the backend, the data (raw, read in one piece, features in shared memory as the dataset loader gives them) and θ*: (peak RSS increase of the build + the training data) / (F̂⁻¹ storage + data); the data (features + labels) counts once, as in the target. "memory" builds keep F̂⁻¹ in memory (ssse erase --no-cache); "streamed" builds write each block to an ArtefactCache entry as it is finished (ssse erase with its cache, ssse certify), the peak measured up to the committed entry. A one-block build gives the fixed cost of a first build in a fresh process; "per stored byte beyond one block" is (peak − that fixed cost) / (storage − one block). The in-run phases\' peak increases are also listed, but there earlier phases\' memory is reused',
       literal: `the literal loop is timed on ${LITERAL_ROWS} rows of one block and extrapolated linearly`,
       erasure_vs_retrain: 'retraining is trainLinear on D \\ S on the calling thread (not spread over workers)',
       cores_used: 'process CPU seconds (all threads) / wall seconds over a phase: how many cores it actually got on this shared machine',
