@@ -219,8 +219,9 @@ export function blockedLowerInverse(factor: BlockedFactor, options: BlockedOptio
 /**
  * A⁻¹ = L⁻ᵀ·L⁻¹ = XᵀX for X = L⁻¹, in place: X's array becomes A⁻¹ and is returned. By row
  * panels on and right of the diagonal, A⁻¹[c0:c1, c0:] = (X[c0:, c0:c1])ᵀ·X[c0:, c0:] (X being
- * zero above its diagonal), mirrored below. A panel overwrites only rows c0:c1 and, mirrored,
- * columns c0:c1, which later panels (rows and columns from c1 on) no longer read.
+ * zero above its diagonal); a panel overwrites only rows c0:c1 on and right of the diagonal, which
+ * later panels (rows and columns from c1 on) no longer read. The lower triangle is mirrored from
+ * the upper at the end.
  */
 export function inverseFromLowerInverse(x: Float32Array, d: number, nb: number, options: BlockedOptions = {}): Float32Array {
   checkSquare(x, d, 'inverseFromLowerInverse', options.what ?? 'matrix');
@@ -241,16 +242,21 @@ export function inverseFromLowerInverse(x: Float32Array, d: number, nb: number, 
       (panel) => {
         for (let j = 0; j < w; j++) {
           const r = c0 + j;
-          for (let i = j; i < m; i++) {
-            const c = c0 + i;
-            const v = panel[j * m + i] as number;
-            x[r * d + c] = v;
-            x[c * d + r] = v;
-          }
+          x.set(panel.subarray(j * m + j, (j + 1) * m), r * d + r);
         }
       },
       options.onMatMul,
     );
+  }
+  // The lower triangle from the upper, in tiles (row writes above were contiguous; this is the one
+  // strided pass).
+  const T = 64;
+  for (let i0 = 0; i0 < d; i0 += T) {
+    const i1 = Math.min(d, i0 + T);
+    for (let j0 = 0; j0 <= i0; j0 += T) {
+      const j1 = Math.min(d, j0 + T);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < Math.min(j1, i); j++) x[i * d + j] = x[j * d + i] as number;
+    }
   }
   return x;
 }

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { SsseError } from '../errors.js';
+import * as tf from '@tensorflow/tfjs-core';
 import { gemm, productEngine, readTensor, type MatMulShape } from './product.js';
 import { f32, f64, type Workspace } from './workspace.js';
 
@@ -19,11 +19,12 @@ export type { MatMulShape } from './product.js';
  *   diagonal are computed: (P + 1)/(2P) of the full product's work (5/8 for P = 4).
  *
  * On the cpu backend the products are product.ts's JavaScript float64 gemm instead (tfjs's cpu
- * matMul is slower than that), accumulated in float64.
+ * matMul is slower than that).
  *
- * Chunking also bounds the float32 rounding of each entry: within a chunk it grows with the chunk
- * length (about √c·u₃₂ for these non-negative sums) rather than with n, and adding the few chunk
- * sums costs only about √(n/c)·u₃₂ more.
+ * The panels are summed over the chunks on the backend and read in place at the end (readTensor):
+ * no copies out. Chunking also bounds the float32 rounding of each entry: within a chunk it grows
+ * with the chunk length (about √c·u₃₂ for these non-negative sums) rather than with n, and adding
+ * the few chunk sums costs only about √(n/c)·u₃₂ more.
  */
 export interface GramPlan {
   /** Rows per chunk (the inner dimension of each product). */
@@ -105,11 +106,19 @@ export function weightedGramPanels(
   const xt = f32(ws, 'gram.xt', d * chunk);
   const rowScale = f32(ws, 'gram.scale', chunk);
   const tile = f32(ws, 'gram.tile', chunk * Math.max(...bounds.slice(1).map((b, j) => b - (bounds[j] as number))));
-  // acc[j] accumulates G[b_j:, b_j:b_{j+1}] across chunks: on the backend, or (javascript
-  // engine) in accJs[j].
+  // acc[j] accumulates G[b_j:, b_j:b_{j+1}] across chunks on the backend (one SIMD add per
+  // product); the javascript engine (cpu backend) adds its float64 products into G directly.
   const javascript = productEngine() === 'javascript';
+  const g = f64(ws, 'gram.g', d * d, true);
   const acc: (tf.Tensor2D | null)[] = new Array<tf.Tensor2D | null>(P).fill(null);
-  const accJs: (Float64Array | null)[] = new Array<Float64Array | null>(P).fill(null);
+  const addLower = (panel: Float32Array | Float64Array, b0: number, w: number): void => {
+    for (let r = b0; r < d; r++) {
+      const src = (r - b0) * w;
+      const dst = r * d + b0;
+      const cEnd = Math.min(w, r - b0 + 1);
+      for (let cc = 0; cc < cEnd; cc++) g[dst + cc] = (g[dst + cc] as number) + (panel[src + cc] as number);
+    }
+  };
   try {
     for (let r0 = 0; r0 < n; r0 += chunk) {
       const c = Math.min(chunk, n - r0);
@@ -135,10 +144,7 @@ export function weightedGramPanels(
         }
         options.onMatMul?.([d - b0, c, w]);
         if (javascript) {
-          const part = gemm(xtc.subarray(b0 * c), d - b0, c, right, w);
-          const target = accJs[j];
-          if (!target) accJs[j] = part;
-          else for (let t = 0; t < part.length; t++) target[t] = (target[t] as number) + (part[t] as number);
+          addLower(gemm(xtc.subarray(b0 * c), d - b0, c, right, w), b0, w);
           continue;
         }
         const prev = acc[j] ?? null;
@@ -149,30 +155,22 @@ export function weightedGramPanels(
         prev?.dispose();
       }
     }
-    // The lower triangle of G from the panels (the upper triangle is not needed by the caller's
-    // factorisation, but is filled so that the result is the whole symmetric matrix).
-    const g = f64(ws, 'gram.g', d * d, true);
-    for (let j = 0; j < P; j++) {
-      const b0 = bounds[j] as number;
-      const w = (bounds[j + 1] as number) - b0;
-      const copy = (panel: Float32Array | Float64Array): void => {
-        for (let r = b0; r < d; r++) {
-          const src = (r - b0) * w;
-          const cEnd = Math.min(w, r - b0 + 1);
-          for (let cc = 0; cc < cEnd; cc++) {
-            const v = panel[src + cc] as number;
-            g[r * d + b0 + cc] = v;
-            g[(b0 + cc) * d + r] = v;
-          }
-        }
-      };
-      const js = accJs[j];
-      const t = acc[j];
-      if (js) copy(js);
-      else if (t) readTensor(t, copy);
-    }
-    return g;
+    // The panels' lower parts into G, read in place from the backend.
+    acc.forEach((t, j) => {
+      if (t) readTensor(t, (panel) => addLower(panel, bounds[j] as number, (bounds[j + 1] as number) - (bounds[j] as number)));
+    });
   } finally {
     for (const t of acc) t?.dispose();
   }
+  // The upper triangle from the lower (not needed by the caller's factorisation, but the result
+  // is the whole symmetric matrix), in tiles.
+  const T = 64;
+  for (let i0 = 0; i0 < d; i0 += T) {
+    for (let j0 = 0; j0 <= i0; j0 += T) {
+      const i1 = Math.min(d, i0 + T);
+      const j1 = Math.min(d, j0 + T);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < Math.min(j1, i); j++) g[j * d + i] = g[i * d + j] as number;
+    }
+  }
+  return g;
 }

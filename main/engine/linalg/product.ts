@@ -99,14 +99,26 @@ export interface Operand {
   col0?: number;
 }
 
-function operandTensor(x: Operand): tf.Tensor2D {
+/**
+ * Scratch for gathering strided operands, one per operand position, grown as needed and kept (at
+ * most the largest operand, d² floats for a Fisher block) on each thread. Not tf.slice: the wasm
+ * backend's Slice kernel first copies its whole input out of the heap into a fresh JavaScript
+ * array (readSync), which costs a copy and leaves garbage the size of the input every call.
+ */
+const gatherScratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+
+function operandTensor(x: Operand, position: 0 | 1): tf.Tensor2D {
   const stride = x.stride ?? x.cols;
   const col0 = x.col0 ?? 0;
   if (stride === x.cols && col0 === 0) return tf.tensor2d(x.data.subarray(0, x.rows * x.cols), [x.rows, x.cols]);
-  // The whole rows travel to the backend once; the columns are cut there (a copy inside the
-  // backend's own memory, which is reused from product to product).
-  const rows = tf.tensor2d(x.data.subarray(0, x.rows * stride), [x.rows, stride]);
-  return tf.slice(rows, [0, col0], [x.rows, x.cols]);
+  let scratch = gatherScratch[position] as Float32Array;
+  if (scratch.length < x.rows * x.cols) {
+    scratch = new Float32Array(x.rows * x.cols);
+    gatherScratch[position] = scratch;
+  }
+  const out = scratch.subarray(0, x.rows * x.cols);
+  for (let r = 0; r < x.rows; r++) out.set(x.data.subarray(r * stride + col0, r * stride + col0 + x.cols), r * x.cols);
+  return tf.tensor2d(out, [x.rows, x.cols]);
 }
 
 function operandArray(x: Operand): Float32Array {
@@ -140,7 +152,7 @@ export function withProduct<T>(
   }
   onMatMul?.([a.rows, a.cols, b.cols]);
   if (productEngine() === 'javascript') return use(gemm(operandArray(a), a.rows, a.cols, operandArray(b), b.cols));
-  const out = tf.tidy(() => tf.matMul(operandTensor(a), operandTensor(b)));
+  const out = tf.tidy(() => tf.matMul(operandTensor(a, 0), operandTensor(b, 1)));
   try {
     return readTensor(out, use);
   } finally {
