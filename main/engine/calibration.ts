@@ -19,7 +19,7 @@ import {
   type StepSetting,
 } from './linear/calibrate.js';
 import { leaveKOutDirection } from './linear/downdate.js';
-import type { Curvature, FisherInverse, FisherMethod } from './linear/fisher.js';
+import { DEFAULT_FISHER_METHOD, type Curvature, type FisherInverse, type FisherMethod } from './linear/fisher.js';
 import type { LinearModel } from './linear/model.js';
 import { removalGradient, ssseDirection } from './linear/ssseStep.js';
 import { defaultEpsilonGrid, StepEvaluator, type EvalSplit } from './linear/sweep.js';
@@ -65,7 +65,7 @@ export const DEFAULT_CALIBRATE: Omit<CalibrateConfig, 'damping'> = {
   l2: 1e-4,
   seed: 0,
   tolerance: 1e-6,
-  fisherMethod: 'cholesky',
+  fisherMethod: DEFAULT_FISHER_METHOD,
   cacheDir: null,
   trials: 3,
   fractions: [0.01, 0.02, 0.05],

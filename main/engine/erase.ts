@@ -4,7 +4,7 @@ import { ArtefactCache } from './cache.js';
 import type { Dataset } from './data/types.js';
 import { SsseError } from './errors.js';
 import { sha256Bytes, sha256Json } from './hash.js';
-import type { Curvature, FisherInverse, FisherMethod } from './linear/fisher.js';
+import { DEFAULT_FISHER_METHOD, type Curvature, type FisherInverse, type FisherMethod } from './linear/fisher.js';
 import { buildFisherInverse, buildFisherIntoCache, type FisherPlan } from './linear/fisherBuild.js';
 import type { LinearModel } from './linear/model.js';
 import { classAccuracyBySplit, type ClassAccuracy, type ClassSplit } from './linear/classAccuracy.js';
@@ -62,7 +62,7 @@ export const DEFAULT_CONFIG: Omit<EraseConfig, 'damping'> = {
   epsilon: null,
   epsilonGrid: null,
   verify: 'retrain',
-  fisherMethod: 'cholesky',
+  fisherMethod: DEFAULT_FISHER_METHOD,
   curvature: 'empirical',
   cacheDir: null,
   tolerance: 1e-6,

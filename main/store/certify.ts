@@ -23,7 +23,8 @@ import { encodeData, encodeNpyHeader, parseNpy } from '../engine/data/npy.js';
 import { randomRemoval } from '../engine/data/removal.js';
 import { DataError, SsseError } from '../engine/errors.js';
 import { DEFAULT_CONFIG, eraseLinear } from '../engine/erase.js';
-import { fisherInverse, type Curvature, type FisherInverse, type FisherMethod } from '../engine/linear/fisher.js';
+import { type Curvature, type FisherInverse, type FisherMethod } from '../engine/linear/fisher.js';
+import { buildFisherInverse } from '../engine/linear/fisherBuild.js';
 import type { RunControl } from '../engine/progress.js';
 import { datasetOf, erasedRows, loadRegisteredDataset, versionDataset } from './datasets.js';
 import { loadParameters, modelLabel } from './models.js';
@@ -69,7 +70,7 @@ export async function certifyModel(store: Store, model: ModelRow, settings: Cert
       `npy float32 A×d×d (${A}×${d}×${d}), block a = F̂⁻¹ of attribute a's weights`,
       async (write) => {
         write(header, 0);
-        const built = await fisherInverse(theta, dataset.train.features, dataset.train.labels, dataset.train.n, {
+        const built = await buildFisherInverse(theta, dataset.train.features, dataset.train.labels, dataset.train.n, {
           damping,
           curvature: settings.curvature,
           method: settings.method,

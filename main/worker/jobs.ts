@@ -18,6 +18,7 @@ import { trainModel } from '../store/models.js';
 import { toIpcError } from '../ipc/errors.js';
 import type { WorkerJob } from './protocol.js';
 import { bundledDataset } from '../cli/commands/erase.js';
+import { DEFAULT_FISHER_METHOD } from '../engine/linear/fisher.js';
 
 /** An erasure job: the request as entered, with the model version named as NAME@VERSION. */
 export type ErasePayload = NewRequestArgs & { modelRef: string };
@@ -75,7 +76,7 @@ async function certify(job: WorkerJob, args: CertifyArgs, control: JobControl): 
     const { certification, created } = await certifyModel(store, model, {
       curvature: args.method === 'ssse-expected' ? 'expected' : 'empirical',
       damping: args.damping,
-      method: 'cholesky',
+      method: DEFAULT_FISHER_METHOD,
       ...control,
     });
     let calibrationId: number | null = null;

@@ -19,6 +19,7 @@ import { argmaxDefined, argminDefined, meanCurve } from '../../main/engine/linea
 import { attributeAucs, normalizedDistance, similarityRatio } from '../../main/engine/metrics/index.js';
 import { denseWeightedGram, labelColumn, logistic, logisticGradient, luSolve, newtonLogistic } from '../helpers/reference.js';
 import { syntheticDataset } from '../helpers/synthetic.js';
+import { DEFAULT_FISHER_METHOD } from '../../main/engine/linear/fisher.js';
 
 const ds = syntheticDataset({ n: 240, nTest: 80, d: 8, classes: 3, seed: 31 });
 const { d, A } = ds;
@@ -163,7 +164,7 @@ describe('calibrate: simulated removals, one ε per setting (n = 240, d = 8, 3 c
   });
 
   test('calibratedEpsilon returns the setting\'s ε and refuses another model or a missing setting', () => {
-    const model = { fingerprint: datasetFingerprint(ds), l2, damping: l2, seed: 0, tolerance: 1e-6, fisherMethod: 'cholesky' as const };
+    const model = { fingerprint: datasetFingerprint(ds), l2, damping: l2, seed: 0, tolerance: 1e-6, fisherMethod: DEFAULT_FISHER_METHOD };
     const want = report.settings.find((s) => s.curvature === 'expected' && s.leave_k_out)!.epsilon;
     assert.equal(calibratedEpsilon(report, { curvature: 'expected', leaveKOut: true }, model, 'cal.json'), want);
     const is = (re: RegExp) => (e: unknown) => e instanceof SsseError && e.code === 'BAD_REQUEST' && re.test(e.message);

@@ -11,6 +11,7 @@ import { datasetFingerprint, DEFAULT_CONFIG, eraseLinear, type EraseConfig, type
 import type { LinearModel } from '../../main/engine/linear/model.js';
 import { labelColumn, logisticGradient, negLogLikelihood, norm2, relFrob } from '../helpers/reference.js';
 import { syntheticDataset } from '../helpers/synthetic.js';
+import { DEFAULT_FISHER_METHOD } from '../../main/engine/linear/fisher.js';
 
 /**
  * eraseLinear's additions: leave-k-out, ε source, ‖∇L_{−S}‖ (summary and sweep rows), membership
@@ -132,7 +133,7 @@ describe('eraseLinear with leave-k-out, gradient norms, membership AUC and Newto
   test('the artefact helpers use eraseLinear\'s cache keys: θ* and F̂⁻¹ are found, not recomputed', async () => {
     const cache = new ArtefactCache(cacheDir);
     const fp = datasetFingerprint(ds);
-    const params = { l2: 1e-4, damping: 1e-4, seed: 0, tolerance: 1e-6, fisherMethod: 'cholesky' as const };
+    const params = { l2: 1e-4, damping: 1e-4, seed: 0, tolerance: 1e-6, fisherMethod: DEFAULT_FISHER_METHOD };
     const star = readThetaStar(cache, fp, d, A, params);
     assert.ok(star);
     assert.deepEqual(star.model.weights, outcome.thetaStar.weights);

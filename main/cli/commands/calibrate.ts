@@ -4,7 +4,7 @@ import { initBackend, parseBackendChoice } from '../../engine/backend.js';
 import { calibrate, DEFAULT_CALIBRATE, type CalibrateConfig, type CalibrationReport } from '../../engine/calibration.js';
 import { loadDataset } from '../../engine/data/dataset.js';
 import { ALL_SETTINGS, settingName, type StepSetting } from '../../engine/linear/calibrate.js';
-import type { FisherMethod } from '../../engine/linear/fisher.js';
+import { DEFAULT_FISHER_METHOD, type FisherMethod } from '../../engine/linear/fisher.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { checkOutputDir, commitOutputDir } from '../../engine/output.js';
 import { ProgressBars } from '../progressBar.js';
@@ -129,7 +129,7 @@ export async function commandCalibrate(args: string[], io: CliIo): Promise<void>
     l2,
     damping: parseNumber('damping', values.damping, l2, (v) => v > 0, 'a number > 0'),
     seed: whole('seed', values.seed, DEFAULT_CALIBRATE.seed, 0),
-    fisherMethod: parseChoice<FisherMethod>('fisher-method', values['fisher-method'], 'cholesky', ['cholesky', 'sherman-morrison']),
+    fisherMethod: parseChoice<FisherMethod>('fisher-method', values['fisher-method'], DEFAULT_FISHER_METHOD, ['blocked', 'cholesky', 'sherman-morrison']),
     cacheDir: values['no-cache'] ? null : (values['cache-dir'] ?? defaultCacheDir()),
     trials: whole('trials', values.trials, DEFAULT_CALIBRATE.trials, 1),
     fractions: values.fractions !== undefined ? parseFractions(values.fractions) : DEFAULT_CALIBRATE.fractions,

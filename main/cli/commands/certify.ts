@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { assertWritable } from '../../../db/connection.js';
 import { DEFAULT_CONFIG } from '../../engine/erase.js';
-import type { Curvature, FisherMethod } from '../../engine/linear/fisher.js';
+import { DEFAULT_FISHER_METHOD, type Curvature, type FisherMethod } from '../../engine/linear/fisher.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { calibrate, certifyModel } from '../../store/certify.js';
 import { modelLabel, requireModel } from '../../store/models.js';
@@ -9,7 +9,7 @@ import { parseChoice, parseNumber, usageError, type CliIo } from '../options.js'
 import { STORE_OPTIONS, withCliStore, withProgress } from '../storeOptions.js';
 
 export const CERTIFY_USAGE = `  ssse certify --model NAME[@VERSION] [--curvature empirical|expected] [--damping λ_F]
-               [--fisher-method cholesky|sherman-morrison] [--calibrate
+               [--fisher-method blocked|cholesky|sherman-morrison] [--calibrate
                [--calibrate-fraction 0.02] [--calibrate-seed 0] [--epsilon-sweep a,b,c]] [--json]
       computes F̂⁻¹ of the version (default: the latest) and stores it next to the database;
       --calibrate also erases a random fraction in simulation, retrains, and records the ε with
@@ -41,7 +41,7 @@ export async function commandCertify(args: string[], io: CliIo): Promise<void> {
   if (!values.model) throw usageError('certify: --model NAME[@VERSION] is required');
   const ref = values.model;
   const curvature = parseChoice<Curvature>('curvature', values.curvature, 'empirical', ['empirical', 'expected']);
-  const method = parseChoice<FisherMethod>('fisher-method', values['fisher-method'], 'cholesky', ['cholesky', 'sherman-morrison']);
+  const method = parseChoice<FisherMethod>('fisher-method', values['fisher-method'], DEFAULT_FISHER_METHOD, ['blocked', 'cholesky', 'sherman-morrison']);
   const damping = values.damping === undefined ? null : parseNumber('damping', values.damping, 0, (v) => v > 0, 'a number > 0');
   const fraction = parseNumber('calibrate-fraction', values['calibrate-fraction'], 0.02, (v) => v > 0 && v < 1, 'a fraction between 0 and 1');
   const seed = parseNumber('calibrate-seed', values['calibrate-seed'], 0, (v) => Number.isInteger(v) && v >= 0, 'a whole number ≥ 0');

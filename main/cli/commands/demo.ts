@@ -22,6 +22,7 @@ import { bundledDataset, humanSummary, outputFiles } from './erase.js';
 import { describeResult } from './erasure.js';
 import { limitsOf } from './model.js';
 import { describeExport, writeSignedReport } from './report.js';
+import { DEFAULT_FISHER_METHOD } from '../../engine/linear/fisher.js';
 
 export const DEMO_USAGE = `  ssse demo [--db ssse-out/ssse.db] [--out ssse-out/demo] [--name fashion-mnist-demo]
             [--dataset DIR] [--remove-fraction 0.02] [--seed 0] [--l2 1e-4] [--epsilon E |
@@ -99,7 +100,7 @@ export async function commandDemoStore(args: string[], io: CliIo): Promise<numbe
         model = await trainModel(store, name, dataset, limits, { l2, seed, tolerance: DEFAULT_CONFIG.tolerance, ...control });
         io.err.write(`ssse demo: trained and registered ${modelLabel(model)}\n`);
       }
-      const { certification, created } = await certifyModel(store, model, { curvature: 'empirical', damping: null, method: 'cholesky', ...control });
+      const { certification, created } = await certifyModel(store, model, { curvature: 'empirical', damping: null, method: DEFAULT_FISHER_METHOD, ...control });
       io.err.write(`ssse demo: ${created ? 'certified' : 'reusing certification'} #${certification.id} (Fisher inverse, λ_F = ${certification.damping})\n`);
       io.err.write(`ssse demo: erasing a random ${(fraction * 100).toFixed(1)}% (k = ${removed.length}, seed ${seed}) of ${dataDir} (n = ${n}) from ${modelLabel(model)}\n`);
       return submitErasure(

@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG, datasetFingerprint, eraseLinear, type EraseConfig, type
 import { calibratedEpsilon, parseCalibration } from '../../engine/calibration.js';
 import { eraseFromStoredModel } from '../../engine/eraseRequest.js';
 import { SsseError } from '../../engine/errors.js';
-import type { Curvature, FisherMethod } from '../../engine/linear/fisher.js';
+import { DEFAULT_FISHER_METHOD, type Curvature, type FisherMethod } from '../../engine/linear/fisher.js';
 import { describeFisherPlan } from '../../engine/linear/fisherBuild.js';
 import { toFeatureMajor, type LinearModel } from '../../engine/linear/model.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
@@ -42,8 +42,8 @@ erase options:
   --verify retrain|none   retrain without S from scratch and measure (default retrain)
   --seed S                seed of the initial weights (default 0)
   --backend B             auto|tensorflow|wasm|cpu (default auto: the fastest available)
-  --fisher-method M       cholesky|blocked|sherman-morrison (default cholesky, as the audit
-                          store and calibration use; blocked is the fast route; all give F̂⁻¹)
+  --fisher-method M       blocked|cholesky|sherman-morrison (default blocked, the fast route;
+                          all give F̂⁻¹ within the tolerances the tests state)
   --workers N             worker threads for the Fisher inverse (default: one per core;
                           0 computes it in the main thread)
   --curvature C           empirical|expected (default empirical, the paper's F̂)
@@ -109,7 +109,7 @@ function configFrom(values: EraseValues, signal: AbortSignal, bars: ProgressBars
     epsilon,
     epsilonGrid: values['epsilon-sweep'] !== undefined ? parseEpsilonList(values['epsilon-sweep']) : null,
     verify: parseChoice('verify', values.verify, 'retrain', ['retrain', 'none'] as const),
-    fisherMethod: parseChoice<FisherMethod>('fisher-method', values['fisher-method'], 'cholesky', ['cholesky', 'blocked', 'sherman-morrison']),
+    fisherMethod: parseChoice<FisherMethod>('fisher-method', values['fisher-method'], DEFAULT_FISHER_METHOD, ['blocked', 'cholesky', 'sherman-morrison']),
     ...(values.workers !== undefined
       ? { fisherWorkers: parseNumber('workers', values.workers, 0, (v) => Number.isInteger(v) && v >= 0, 'a whole number ≥ 0') }
       : {}),

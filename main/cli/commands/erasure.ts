@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { assertWritable, type Store } from '../../../db/connection.js';
 import { isSsseError } from '../../engine/errors.js';
 import { DEFAULT_CONFIG } from '../../engine/erase.js';
-import type { Curvature, FisherMethod } from '../../engine/linear/fisher.js';
+import { DEFAULT_FISHER_METHOD, type Curvature, type FisherMethod } from '../../engine/linear/fisher.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { checkOutputDir, commitOutputDir } from '../../engine/output.js';
 import { parseDate } from '../../store/dates.js';
@@ -108,7 +108,7 @@ function settingsOf(values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K][
     verify: parseChoice('verify', values.verify, 'retrain', ['retrain', 'none'] as const),
     damping: values.damping === undefined ? null : parseNumber('damping', values.damping, 0, (v) => v > 0, 'a number > 0'),
     curvature: values.curvature === undefined ? null : parseChoice<Curvature>('curvature', values.curvature, 'empirical', ['empirical', 'expected']),
-    fisherMethod: values['fisher-method'] === undefined ? null : parseChoice<FisherMethod>('fisher-method', values['fisher-method'], 'cholesky', ['cholesky', 'sherman-morrison']),
+    fisherMethod: values['fisher-method'] === undefined ? null : parseChoice<FisherMethod>('fisher-method', values['fisher-method'], DEFAULT_FISHER_METHOD, ['blocked', 'cholesky', 'sherman-morrison']),
     tolerance: parseNumber('tolerance', values.tolerance, DEFAULT_CONFIG.tolerance, (v) => v > 0 && v < 1, 'a number between 0 and 1'),
   };
 }

@@ -23,6 +23,13 @@ export type Curvature = 'empirical' | 'expected';
  */
 export type FisherMethod = 'sherman-morrison' | 'cholesky' | 'blocked';
 
+/**
+ * The method every command uses unless told otherwise: the fast route. ('cholesky', the previous
+ * default, stays available; certifications and calibrations record the method they were made
+ * with and are looked up by it.)
+ */
+export const DEFAULT_FISHER_METHOD: FisherMethod = 'blocked';
+
 /** The stored certification artefact: F̂⁻¹ per block, one block per attribute. */
 export interface FisherInverse {
   d: number;
@@ -164,7 +171,7 @@ export async function fisherInverse(
 ): Promise<FisherInverse> {
   const { d, A } = model;
   const curvature = options.curvature ?? 'empirical';
-  const method = options.method ?? 'cholesky';
+  const method = options.method ?? DEFAULT_FISHER_METHOD;
   checkDamping(options.damping);
   if (features.length !== n * d) {
     throw new SsseError('BAD_ARGUMENT', `fisherInverse: features has ${features.length} values, expected ${n}×${d}`);
