@@ -183,8 +183,7 @@ export async function buildFisherInverse(
   checkFisherFits(plan);
   throwIfCancelled(options, 'fisher');
   if (workers === 0) return fisherInverse(model, features, labels, n, { ...options, method, curvature });
-  const weights = fisherWeights(model, features, labels, curvature);
-  const { store } = await runFisherPool(features, weights, n, d, A, {
+  const { store } = await runFisherPool(features, () => fisherWeights(model, features, labels, curvature), n, d, A, {
     backend: backend.name,
     workers,
     N: n,

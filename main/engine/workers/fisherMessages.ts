@@ -10,8 +10,11 @@ export interface FisherWorkerData {
   backend: BackendName;
   /** n×d float32 features. */
   features: SharedArrayBuffer;
-  /** n×A float64 per-sample weights w_ja (fisherWeights). */
-  weights: SharedArrayBuffer;
+  /**
+   * n×A float64 per-sample weights w_ja (fisherWeights), or null when they follow in a 'weights'
+   * message (the pool computes them while the workers start).
+   */
+  weights: SharedArrayBuffer | null;
   /** slots×d×d float32: the worker writes the block it is given into the slot the message names. */
   store: SharedArrayBuffer;
   n: number;
@@ -24,7 +27,7 @@ export interface FisherWorkerData {
 }
 
 /** Compute block a into store slot `slot` (a itself when the whole F̂⁻¹ is kept, else the worker's own). */
-export type ToWorker = { type: 'block'; a: number; slot: number };
+export type ToWorker = { type: 'block'; a: number; slot: number } | { type: 'weights'; weights: SharedArrayBuffer };
 
 export type FromWorker =
   | { type: 'ready' }

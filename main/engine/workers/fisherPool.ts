@@ -62,7 +62,11 @@ function startWorker(data: FisherWorkerData): Worker {
 
 export async function runFisherPool(
   features: Float32Array,
-  weights: Float64Array,
+  /**
+   * n×A per-sample weights, or a function computing them: it is then called once the workers are
+   * starting, so that computing the weights here and starting tfjs there overlap.
+   */
+  weights: Float64Array | (() => Float64Array),
   n: number,
   d: number,
   A: number,
@@ -76,7 +80,7 @@ export async function runFisherPool(
   const data: FisherWorkerData = {
     backend: options.backend,
     features: sharedCopy(features).buffer as SharedArrayBuffer,
-    weights: sharedCopy(weights).buffer as SharedArrayBuffer,
+    weights: typeof weights === 'function' ? null : (sharedCopy(weights).buffer as SharedArrayBuffer),
     store: store.buffer as SharedArrayBuffer,
     n,
     d,
@@ -143,6 +147,18 @@ export async function runFisherPool(
         worker.on('exit', (code) => {
           if (!settled) finish(new SsseError('RESOURCE', `a Fisher worker exited (code ${code}) before the build finished; out of memory?`));
         });
+      }
+      if (typeof weights === 'function') {
+        // The workers start tfjs on their own threads meanwhile; the weights reach each of them
+        // before any block is asked for (messages on a port keep their order).
+        let computed: SharedArrayBuffer;
+        try {
+          computed = sharedCopy(weights()).buffer as SharedArrayBuffer;
+        } catch (e) {
+          finish(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
+        for (const worker of workers) worker.postMessage({ type: 'weights', weights: computed });
       }
     });
   } finally {

@@ -27,12 +27,17 @@ async function main(): Promise<void> {
   await initBackend(data.backend);
   const { n, d, A } = data;
   const features = new Float32Array(data.features);
-  const weights = new Float64Array(data.weights);
+  let weights = data.weights ? new Float64Array(data.weights) : null;
   const store = new Float32Array(data.store);
   const column = new Float64Array(n);
   const workspace = new Workspace();
   port.on('message', (message: ToWorker) => {
     try {
+      if (message.type === 'weights') {
+        weights = new Float64Array(message.weights);
+        return;
+      }
+      if (!weights) throw new Error('a block was asked for before the weights arrived');
       const t0 = performance.now();
       const a = message.a;
       for (let i = 0; i < n; i++) column[i] = weights[i * A + a] as number;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { SsseError } from '../../../main/engine/errors.js';
-import { fisherInverse } from '../../../main/engine/linear/fisher.js';
+import { fisherInverse, fisherWeights } from '../../../main/engine/linear/fisher.js';
+import { runFisherPool } from '../../../main/engine/workers/fisherPool.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -191,6 +192,19 @@ describe('buildFisherInverse: in-process and on worker threads', () => {
       (e: unknown) => e instanceof SsseError && e.code === 'CANCELLED',
     );
     assert.deepEqual(fs.readdirSync(dir).sort(), ['fisher-k0.bin', 'fisher-k2.bin', 'fisher-nb.bin'], 'no entry and no temporary file from the failed builds');
+  });
+
+  test('the pool takes the weights computed up front or while its workers start, with the same result; a failure there ends it', async () => {
+    const weights = fisherWeights(model, features, labels, 'empirical');
+    const given = await runFisherPool(features, weights, n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4 });
+    let calls = 0;
+    const later = await runFisherPool(features, () => (calls++, weights), n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4 });
+    assert.equal(calls, 1);
+    assert.deepEqual(later.store, given.store);
+    await assert.rejects(
+      runFisherPool(features, () => { throw new SsseError('NUMERIC', 'weights failed'); }, n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4 }),
+      (e: unknown) => e instanceof SsseError && /weights failed/.test(e.message),
+    );
   });
 
   test('bad arguments are refused', async () => {
