@@ -5,6 +5,7 @@
  *   npm run results:nn                       (about half an hour on 2 shared cores, wasm backend)
  *   npm run results:nn -- --quick --out-dir /tmp/x   (a smoke run on a small subset)
  *   npm run results:nn -- --render-only      (rewrite the .md from the .json, no computing)
+ *   npm run results:nn -- --trials T         (calibration removals per kind, default 3)
  *
  * Setting: the first 10,000 training images of Debian's dataset-fashion-mnist
  * (/usr/share/datasets/fashion-mnist, or $FASHION_MNIST_DIR), the full 10,000-image test set,
@@ -16,6 +17,13 @@
  * θ*, the Fisher rows G, the removal gradients and the retrained models are computed once and
  * shared between the block sizes and dampings (the engine's own functions, the same ones
  * `ssse erase --model` runs); each (block size, damping) gets its own F̂⁻¹ pass, timed.
+ *
+ * ε two ways for every removal and setting: the in-sample rule of SSSE.md (it reads S's own
+ * retrained model) and the held-out calibration of `ssse erase --calibrate-trials T`
+ * (engine/nn/calibrate.ts: T other removals of the same kind, their gradients in the same F̂⁻¹
+ * pass, each retrained once and shared between the settings; ε_cal minimizes their mean accuracy
+ * difference). The issue's targets are judged on ε_cal, the product's rule; the in-sample
+ * verdicts are stated beside them.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,7 +34,8 @@ import { loadDataset } from '../main/engine/data/dataset.js';
 import { classRemoval, randomRemoval } from '../main/engine/data/removal.js';
 import { chooseEpsilon, type SplitAccuracy, type SweepRow } from '../main/engine/linear/sweep.js';
 import { solveBlockFisher } from '../main/engine/nn/blockFisher.js';
-import { complementRows, evaluationSplits } from '../main/engine/nn/erase.js';
+import { calibrationDraws, chooseCalibratedEpsilon, describeCalibrationKind, trialBestEpsilon, trialCurve, type CalibrationTrial, type CurvePoint } from '../main/engine/nn/calibrate.js';
+import { complementRows, evaluationSplits, type RemovalDescription } from '../main/engine/nn/erase.js';
 import {
   accuracyDifference,
   evaluateParams,
@@ -48,6 +57,7 @@ const { values } = parseArgs({
     'render-only': { type: 'boolean' },
     'out-dir': { type: 'string' },
     data: { type: 'string' },
+    trials: { type: 'string' },
   },
 });
 const quick = Boolean(values.quick);
@@ -62,6 +72,9 @@ const BLOCK_SIZES = [2048, 8192];
 const DAMPINGS = [1e-4, 1e-3];
 const RETRAIN_SEEDS = quick ? 2 : 3;
 const REMOVED_CLASS = 0;
+/** T: calibration removals per removal kind (--trials). */
+const TRIALS = values.trials !== undefined ? Number(values.trials) : 3;
+if (!(Number.isSafeInteger(TRIALS) && TRIALS >= 1)) throw new Error(`--trials: expected a whole number ≥ 1, got ${values.trials}`);
 /** Fashion-MNIST's class names (Zalando's README), for the prose only. */
 const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
@@ -69,6 +82,23 @@ interface Removal {
   key: 'class' | 'class-part' | 'random';
   title: string;
   rows: number[];
+  description: RemovalDescription;
+}
+
+/** S at one ε against S's own retrained model. */
+interface EpsilonOutcome {
+  epsilon: number;
+  gamma_S: number | null;
+  normalized_distance: number | null;
+  accuracy: SplitAccuracy;
+  difference: AccuracyDifference;
+  removed_class_accuracy: { removed: number | null; test: number | null };
+}
+
+/** The held-out choice for one setting: the trials' curves (this setting's directions), ε_cal, and S at ε_cal. */
+interface CalibratedResult extends EpsilonOutcome {
+  trials: CalibrationTrial[];
+  mean_curve: CurvePoint[];
 }
 
 interface ConfigResult {
@@ -84,6 +114,8 @@ interface ConfigResult {
   removed_class_accuracy: { removed: number | null; test: number | null };
   /** The smallest mean |Δacc| over the grid and its ε, for context (not the rule's choice). */
   best_mean_difference: { epsilon: number; mean: number | null };
+  /** ε chosen held out on the calibration removals (the fields above are the in-sample rule's). */
+  calibrated: CalibratedResult;
   sweep: SweepRow[];
 }
 
@@ -94,6 +126,7 @@ interface RemovalResult {
   removal_gradient_s: number;
   retrain_s: number;
   retrain_spread_s: number;
+  calibration: { kind: string; trials: { removal: RemovalDescription; k: number; retrain_s: number }[]; sweeps_s: number };
   star: { accuracy: SplitAccuracy; difference: AccuracyDifference; removed_class_accuracy: { removed: number | null; test: number | null } };
   retrained: { accuracy: SplitAccuracy; removed_class_accuracy: { removed: number | null; test: number | null } };
   spread: RetrainSpread;
@@ -132,10 +165,27 @@ async function main(): Promise<void> {
   log(`data: ${n} training, ${dataset.test?.n ?? 0} test images; network 784-${HIDDEN.join('-')}-10, p = ${net.p}`);
 
   const removals: Removal[] = [
-    { key: 'class', title: `all of class ${REMOVED_CLASS} (${CLASS_NAMES[REMOVED_CLASS]})`, rows: classRemoval(classIds, REMOVED_CLASS, 1, 0) },
-    { key: 'class-part', title: `10% of class ${REMOVED_CLASS}`, rows: classRemoval(classIds, REMOVED_CLASS, 0.1, 0) },
-    { key: 'random', title: '1% of the training set at random', rows: randomRemoval(n, Math.round(0.01 * n), 0) },
+    {
+      key: 'class',
+      title: `all of class ${REMOVED_CLASS} (${CLASS_NAMES[REMOVED_CLASS]})`,
+      rows: classRemoval(classIds, REMOVED_CLASS, 1, 0),
+      description: { kind: 'class', class: REMOVED_CLASS, fraction: 1, seed: 0 },
+    },
+    {
+      key: 'class-part',
+      title: `10% of class ${REMOVED_CLASS}`,
+      rows: classRemoval(classIds, REMOVED_CLASS, 0.1, 0),
+      description: { kind: 'class', class: REMOVED_CLASS, fraction: 0.1, seed: 0 },
+    },
+    {
+      key: 'random',
+      title: '1% of the training set at random',
+      rows: randomRemoval(n, Math.round(0.01 * n), 0),
+      description: { kind: 'random', fraction: 0.01, seed: 0 },
+    },
   ];
+  // The calibration removals of each request (the engine's draws for --calibrate-trials).
+  const draws = removals.map((r) => calibrationDraws(classIds, dataset.numClasses ?? 10, { rows: r.rows, removal: r.description }, TRIALS, SGD.seed));
 
   // θ*.
   let t0 = performance.now();
@@ -156,6 +206,14 @@ async function main(): Promise<void> {
     gradients.push(await removalGradient(net, data, r.rows, SGD.l2, star.theta));
     gradientSeconds.push(seconds(t0));
   }
+  // The trials' gradients ride in the same F̂⁻¹ passes: vector removals.length + ri·TRIALS + t.
+  const sizes = removals.map((r) => r.rows.length);
+  for (const list of draws) {
+    for (const d of list) {
+      gradients.push(await removalGradient(net, data, d.rows, SGD.l2, star.theta));
+      sizes.push(d.rows.length);
+    }
+  }
   const directions = new Map<string, { dirs: Float64Array[]; seconds: number }>();
   for (const blockSize of BLOCK_SIZES) {
     for (const damping of DAMPINGS) {
@@ -163,12 +221,12 @@ async function main(): Promise<void> {
       const [solved] = await solveBlockFisher(G, gradients, { blockSize, dampings: [damping], method: 'auto' });
       const s = seconds(t0);
       const dirs = (solved as Float64Array[]).map((u, i) => {
-        const k = removals[i]?.rows.length as number;
+        const k = sizes[i] as number;
         for (let t = 0; t < u.length; t++) u[t] = (u[t] as number) / (n - k);
         return u;
       });
       directions.set(`${blockSize}/${damping}`, { dirs, seconds: s });
-      log(`F̂⁻¹ (blocks of ${blockSize}, λ_F = ${damping}) applied to the ${removals.length} removal gradients in ${s} s`);
+      log(`F̂⁻¹ (blocks of ${blockSize}, λ_F = ${damping}) applied to the ${gradients.length} removal gradients (${removals.length} requests, ${gradients.length - removals.length} calibration trials) in ${s} s`);
     }
   }
   G = null;
@@ -191,6 +249,33 @@ async function main(): Promise<void> {
     }
     const spreadSeconds = seconds(t0);
     log(`${removal.title}: ${RETRAIN_SEEDS} more retrainings in ${spreadSeconds} s`);
+
+    // Held-out calibration: each trial retrained once (same seed and settings), then swept with
+    // every setting's direction. S's retrained model is not touched here.
+    const trialDraws = draws[ri] ?? [];
+    const trialRetrainSeconds: number[] = [];
+    const curves = new Map<string, CurvePoint[][]>();
+    let sweepsSeconds = 0;
+    for (let t = 0; t < trialDraws.length; t++) {
+      const draw = trialDraws[t] as (typeof trialDraws)[number];
+      const excluded = Int32Array.from(draw.rows);
+      t0 = performance.now();
+      const trained = await trainNetwork(net, data, SGD, { exclude: excluded, phase: 'calibrate-retrain' });
+      trialRetrainSeconds.push(seconds(t0));
+      t0 = performance.now();
+      const trialSplits = evaluationSplits(dataset, excluded, complementRows(n, excluded));
+      for (const blockSize of BLOCK_SIZES) {
+        for (const damping of DAMPINGS) {
+          const key = `${blockSize}/${damping}`;
+          const direction = directions.get(key)?.dirs[removals.length + ri * TRIALS + t] as Float64Array;
+          const list = curves.get(key) ?? [];
+          list.push(trialCurve(net, star.theta, direction, trained.theta, trialSplits, networkEpsilonGrid()));
+          curves.set(key, list);
+        }
+      }
+      sweepsSeconds += seconds(t0);
+      log(`${removal.title}: calibration trial ${t + 1} (${JSON.stringify(draw.removal)}, k = ${draw.rows.length}) retrained in ${trialRetrainSeconds.at(-1)} s, swept in ${seconds(t0)} s`);
+    }
 
     const configs: ConfigResult[] = [];
     let starEval: ModelEval | null = null;
@@ -215,6 +300,25 @@ async function main(): Promise<void> {
         firstHat ??= hat.accuracy;
         let best = sweep[0] as SweepRow;
         for (const r of sweep) if ((r.mean_abs_accuracy_difference ?? Infinity) < (best.mean_abs_accuracy_difference ?? Infinity)) best = r;
+        const trialCurves = curves.get(`${blockSize}/${damping}`) ?? [];
+        const cal = chooseCalibratedEpsilon(trialCurves);
+        const calRow = sweep.find((r) => r.epsilon === cal.epsilon) as SweepRow;
+        const calHat = hats.get(cal.epsilon) as ModelEval;
+        const calibrated: CalibratedResult = {
+          epsilon: cal.epsilon,
+          gamma_S: calRow.gamma_S,
+          normalized_distance: calRow.normalized_distance,
+          accuracy: calHat.accuracy,
+          difference: accuracyDifference(calHat.accuracy, retrainedEval.accuracy),
+          removed_class_accuracy: classAcc(calHat),
+          trials: trialCurves.map((curve, t) => ({
+            removal: trialDraws[t]?.removal as RemovalDescription,
+            k: trialDraws[t]?.rows.length as number,
+            best_epsilon: trialBestEpsilon(curve),
+            curve,
+          })),
+          mean_curve: cal.mean_curve,
+        };
         configs.push({
           block_size: blockSize,
           damping,
@@ -227,9 +331,13 @@ async function main(): Promise<void> {
           difference: accuracyDifference(hat.accuracy, retrainedEval.accuracy),
           removed_class_accuracy: classAcc(hat),
           best_mean_difference: { epsilon: best.epsilon, mean: best.mean_abs_accuracy_difference },
+          calibrated,
           sweep,
         });
-        log(`${removal.title}, B = ${blockSize}, λ_F = ${damping}: ε = ${chosen.row.epsilon} (${chosen.rule}), mean |Δacc| ${configs.at(-1)?.difference.mean?.toFixed(4)}`);
+        log(
+          `${removal.title}, B = ${blockSize}, λ_F = ${damping}: in-sample ε = ${chosen.row.epsilon} (${chosen.rule}), mean |Δacc| ${configs.at(-1)?.difference.mean?.toFixed(4)}; ` +
+            `calibrated ε = ${cal.epsilon} (trials' best ${calibrated.trials.map((t) => t.best_epsilon).join(', ')}), mean |Δacc| ${calibrated.difference.mean?.toFixed(4)}`,
+        );
       }
     }
     const se = starEval as ModelEval;
@@ -241,6 +349,11 @@ async function main(): Promise<void> {
       removal_gradient_s: gradientSeconds[ri] as number,
       retrain_s: retrainSeconds,
       retrain_spread_s: spreadSeconds,
+      calibration: {
+        kind: describeCalibrationKind(removal.description),
+        trials: trialDraws.map((d, t) => ({ removal: d.removal, k: d.rows.length, retrain_s: trialRetrainSeconds[t] as number })),
+        sweeps_s: sweepsSeconds,
+      },
       star: { accuracy: se.accuracy, difference: accuracyDifference(se.accuracy, re.accuracy), removed_class_accuracy: classAcc(se) },
       retrained: { accuracy: re.accuracy, removed_class_accuracy: classAcc(re) },
       spread: retrainSpread(spreadSeeds, spreadEvals, { star: se.accuracy, hat: firstHat, retrained: re.accuracy }),
@@ -260,6 +373,7 @@ async function main(): Promise<void> {
     block_sizes: BLOCK_SIZES,
     dampings: DAMPINGS,
     retrain_seeds: RETRAIN_SEEDS,
+    calibration_trials: TRIALS,
     epsilon_grid: networkEpsilonGrid(),
     timings_s: { train: trainSeconds, fisher_rows: rowsSeconds, total: seconds(t00) },
     removals: results,
@@ -286,6 +400,7 @@ type Report = {
   sgd: SgdConfig;
   fisher_batch: number;
   retrain_seeds: number;
+  calibration_trials: number;
   timings_s: { train: number; fisher_rows: number; total: number };
   removals: RemovalResult[];
 };
@@ -306,17 +421,30 @@ function markdown(r: Report): string {
   L.push(`- Data: the first ${r.dataset.train.toLocaleString('en')} training images of Debian's dataset-fashion-mnist, ${r.dataset.test_limited ? 'the first' : 'all'} ${r.dataset.test.toLocaleString('en')} test images (${r.dataset.dir}).`);
   L.push(`- Network: ${r.network.spec}, 784-128-10, p = ${r.network.p.toLocaleString('en')} parameters; SGD with momentum ${r.sgd.momentum}, batch ${r.sgd.batchSize}, η = ${r.sgd.lr} with a ${r.sgd.lrSchedule} decay over ${r.sgd.epochs} epochs, L2 λ = ${r.sgd.l2}, seed ${r.sgd.seed}.`);
   L.push(`- Fisher: rows are gradients averaged over mini-batches of m = ${r.fisher_batch} (N = ${Math.ceil(r.dataset.train / r.fisher_batch)}), block-diagonal with blocks of B parameters, dampening λ_F; N < B, so every block is inverted by Woodbury from G_b and an N×N factor.`);
-  L.push('- θ̂ = θ* + ε/(n−k)·F̂⁻¹·Σ_{i∈S}∇ℓ_i(θ*), ε from 0.001 to 10 (41 log-spaced values), chosen by the rule of SSSE.md: the largest γ_S (one-vs-rest AUCs on S), or where γ_S is undefined (S holds one class only) the smallest mean |acc(θ̂) − acc(θ*_{−S})| over S, D \\ S and test.');
+  L.push('- θ̂ = θ* + ε/(n−k)·F̂⁻¹·Σ_{i∈S}∇ℓ_i(θ*), ε on a grid from 0.001 to 10 (41 log-spaced values), chosen two ways:');
+  L.push(`  - **held out** (\`ssse erase --calibrate-trials ${r.calibration_trials}\`, the product's rule): ${r.calibration_trials} calibration removals S_t of the same kind as S (${r.removals.map((m) => `${m.key === 'class' ? 'whole class' : m.key === 'class-part' ? '10% of a class' : '1% at random'}: ${m.calibration.kind}`).join('; ')}), each retrained once with the same seed and settings; ε_cal is the grid value with the smallest mean over the trials of mean |acc(θ̂_t) − acc(θ*_{−S_t})| (S_t, D \\ S_t, test), the smaller ε on ties. S's own retrained model only measures the result.`);
+  L.push('  - **in-sample** (the rule of SSSE.md applied to S itself): the largest γ_S (one-vs-rest AUCs on S), or where γ_S is undefined (S holds one class only) the smallest mean |acc(θ̂) − acc(θ*_{−S})| over S, D \\ S and test. It reads S\'s own retrained model, which a deployment does not have at erasure time; shown for comparison.');
   L.push(`- θ*_{−S}: retrained with the same seed, the same order of samples without S, the same settings. Spread: ${r.retrain_seeds} more retrainings on D \\ S with seeds ${r.sgd.seed + 1}…${r.sgd.seed + r.retrain_seeds} (mean ± sample standard deviation).`);
   L.push('- Accuracies in %, differences |acc(model) − acc(θ*_{−S})| in percentage points; "mean |Δ|" is their mean over the three splits as a fraction (the issue\'s unit).');
   L.push('');
 
   L.push('## Against the issue\'s targets');
   L.push('');
-  for (const rem of r.removals) {
-    const lines = targetLines(rem);
-    for (const line of lines) L.push(line);
-  }
+  const verdicts = (which: Which): string =>
+    r.removals
+      .filter((m) => m.key !== 'class-part')
+      .map((m) => {
+        const met = m.configs.filter((c) => targetMet(m, outcome(c, which))).length;
+        return `${m.key === 'class' ? 'whole class' : '1% at random'} met in ${met} of ${m.configs.length} settings`;
+      })
+      .join(', ');
+  L.push(`### ε held out (${r.calibration_trials} calibration removals per kind; the product's rule): ${verdicts('calibrated')}`);
+  L.push('');
+  for (const rem of r.removals) for (const line of targetLines(rem, 'calibrated')) L.push(line);
+  L.push('');
+  L.push(`### ε in-sample (SSSE.md's rule on S itself, reading S's retrained model): ${verdicts('in-sample')}`);
+  L.push('');
+  for (const rem of r.removals) for (const line of targetLines(rem, 'in-sample')) L.push(line);
   L.push('');
 
   for (const rem of r.removals) {
@@ -327,9 +455,12 @@ function markdown(r: Report): string {
     const sd = rem.star.difference;
     L.push(`| θ* | – | – | 1 | ${pct(rem.star.accuracy.removed)} | ${pct(rem.star.accuracy.retained)} | ${pct(rem.star.accuracy.test)} | ${pct(rem.star.removed_class_accuracy.test)} | ${pts(sd.removed)} | ${pts(sd.retained)} | ${pts(sd.test)} | ${f4(sd.mean)} |`);
     for (const c of rem.configs) {
-      const d = c.difference;
-      const rule = c.epsilon_rule === 'max_gamma_S' ? 'max γ_S' : 'min Δ';
-      L.push(`| θ̂, B = ${c.block_size}, λ_F = ${c.damping} | ${c.epsilon} (${rule}) | ${f3(c.gamma_S)} | ${f3(c.normalized_distance)} | ${pct(c.accuracy.removed)} | ${pct(c.accuracy.retained)} | ${pct(c.accuracy.test)} | ${pct(c.removed_class_accuracy.test)} | ${pts(d.removed)} | ${pts(d.retained)} | ${pts(d.test)} | ${f4(d.mean)} |`);
+      for (const which of ['calibrated', 'in-sample'] as const) {
+        const o = outcome(c, which);
+        const d = o.difference;
+        const rule = which === 'calibrated' ? `held out; trials' best ${c.calibrated.trials.map((t) => t.best_epsilon).join(', ')}` : c.epsilon_rule === 'max_gamma_S' ? 'in-sample, max γ_S' : 'in-sample, min Δ';
+        L.push(`| θ̂ ${which === 'calibrated' ? 'held out' : 'in-sample'}, B = ${c.block_size}, λ_F = ${c.damping} | ${o.epsilon} (${rule}) | ${f3(o.gamma_S)} | ${f3(o.normalized_distance)} | ${pct(o.accuracy.removed)} | ${pct(o.accuracy.retained)} | ${pct(o.accuracy.test)} | ${pct(o.removed_class_accuracy.test)} | ${pts(d.removed)} | ${pts(d.retained)} | ${pts(d.test)} | ${f4(d.mean)} |`);
+      }
     }
     L.push(`| θ*_{−S} (same seed) | – | – | 0 | ${pct(rem.retrained.accuracy.removed)} | ${pct(rem.retrained.accuracy.retained)} | ${pct(rem.retrained.accuracy.test)} | ${pct(rem.retrained.removed_class_accuracy.test)} | 0 | 0 | 0 | 0 |`);
     const sp = rem.spread;
@@ -341,10 +472,23 @@ function markdown(r: Report): string {
     L.push('| model | z on S | z on D \\ S | z on test |');
     L.push('|---|---|---|---|');
     L.push(`| θ* | ${f3(sp.z.star.removed)} | ${f3(sp.z.star.retained)} | ${f3(sp.z.star.test)} |`);
-    L.push(`| θ̂ (B = ${rem.configs[0]?.block_size}, λ_F = ${rem.configs[0]?.damping}) | ${f3(sp.z.hat.removed)} | ${f3(sp.z.hat.retained)} | ${f3(sp.z.hat.test)} |`);
+    L.push(`| θ̂ in-sample (B = ${rem.configs[0]?.block_size}, λ_F = ${rem.configs[0]?.damping}) | ${f3(sp.z.hat.removed)} | ${f3(sp.z.hat.retained)} | ${f3(sp.z.hat.test)} |`);
     L.push(`| θ*_{−S} (same seed) | ${f3(sp.z.retrained.removed)} | ${f3(sp.z.retrained.retained)} | ${f3(sp.z.retrained.test)} |`);
     L.push('');
-    L.push('Smallest mean |Δ| anywhere on the ε grid (for context; not what the rule chose): ' + rem.configs.map((c) => `B = ${c.block_size}, λ_F = ${c.damping}: ${f4(c.best_mean_difference.mean)} at ε = ${c.best_mean_difference.epsilon}`).join('; ') + '.');
+    L.push(
+      `Calibration removals: ${rem.calibration.kind}: ${rem.calibration.trials.map((t) => `${describeRemoval(t.removal)} (k = ${t.k})`).join(', ')}. ` +
+        'Their mean curve near ε_cal (mean over trials of mean |Δ|, per setting): ' +
+        rem.configs
+          .map((c) => {
+            const i = c.calibrated.mean_curve.findIndex((q) => q.epsilon === c.calibrated.epsilon);
+            const around = c.calibrated.mean_curve.slice(Math.max(0, i - 2), i + 3);
+            return `B = ${c.block_size}, λ_F = ${c.damping}: ${around.map((q) => `${q.epsilon} → ${f4(q.mean_abs_accuracy_difference)}`).join(', ')}`;
+          })
+          .join('; ') +
+        '.',
+    );
+    L.push('');
+    L.push('Smallest mean |Δ| of S anywhere on the ε grid (in hindsight, with S\'s own retrained model; neither rule can know it): ' + rem.configs.map((c) => `B = ${c.block_size}, λ_F = ${c.damping}: ${f4(c.best_mean_difference.mean)} at ε = ${c.best_mean_difference.epsilon}`).join('; ') + '.');
     L.push('');
   }
 
@@ -352,11 +496,15 @@ function markdown(r: Report): string {
   L.push('');
   L.push(`Training θ*: ${r.timings_s.train}. Fisher rows G (N mini-batch gradients at θ*): ${r.timings_s.fisher_rows}. The whole run: ${r.timings_s.total}.`);
   L.push('');
-  L.push('| removal | erasure (Σ∇ℓ_i over S) | retraining θ*_{−S} | spread retrainings |');
-  L.push('|---|---|---|---|');
-  for (const rem of r.removals) L.push(`| ${rem.title} | ${rem.removal_gradient_s} | ${rem.retrain_s} | ${rem.retrain_spread_s} (${r.retrain_seeds} runs) |`);
+  L.push('| removal | erasure (Σ∇ℓ_i over S) | retraining θ*_{−S} | spread retrainings | calibration retrainings | calibration sweeps (4 settings) |');
+  L.push('|---|---|---|---|---|---|');
+  for (const rem of r.removals) {
+    L.push(
+      `| ${rem.title} | ${rem.removal_gradient_s} | ${rem.retrain_s} | ${rem.retrain_spread_s} (${r.retrain_seeds} runs) | ${rem.calibration.trials.map((t) => t.retrain_s).join(' + ')} | ${rem.calibration.sweeps_s.toFixed(1)} |`,
+    );
+  }
   L.push('');
-  L.push('F̂⁻¹ applied block by block (Gram matrices, N×N Cholesky factors and the products with the three removal gradients, per block size and damping):');
+  L.push(`F̂⁻¹ applied block by block (Gram matrices, N×N Cholesky factors and the products with the ${r.removals.length} removal gradients and the ${r.removals.length * r.calibration_trials} calibration trials' gradients in one pass, per block size and damping):`);
   L.push('');
   L.push('| block size | λ_F | seconds |');
   L.push('|---|---|---|');
@@ -367,38 +515,69 @@ function markdown(r: Report): string {
   return `${L.join('\n')}\n`;
 }
 
-/** Statements about the issue's targets, computed from the numbers. */
-function targetLines(rem: RemovalResult): string[] {
-  const out: string[] = [];
+type Which = 'calibrated' | 'in-sample';
+
+/** S at the ε one rule chose. */
+function outcome(c: ConfigResult, which: Which): EpsilonOutcome {
+  if (which === 'calibrated') return c.calibrated;
+  return {
+    epsilon: c.epsilon,
+    gamma_S: c.gamma_S,
+    normalized_distance: c.normalized_distance,
+    accuracy: c.accuracy,
+    difference: c.difference,
+    removed_class_accuracy: c.removed_class_accuracy,
+  };
+}
+
+/** The issue's target for a removal (none is set for part of a class: always false there). */
+function targetMet(rem: RemovalResult, o: EpsilonOutcome): boolean {
   if (rem.key === 'class') {
-    for (const c of rem.configs) {
-      const onS = c.difference.removed;
-      const onTest = c.difference.test;
-      const ok = onS !== null && onTest !== null && onS <= 0.02 && onTest <= 0.015;
-      out.push(
-        `- Whole class, B = ${c.block_size}, λ_F = ${c.damping}, ε = ${c.epsilon}: θ̂ has ${pct(c.accuracy.removed)}% on the removed class (retrained ${pct(rem.retrained.accuracy.removed)}%, target within 2 points) and ${pct(c.accuracy.test)}% on test (retrained ${pct(rem.retrained.accuracy.test)}%, target within 1.5 points): ${ok ? '**met**' : '**not met**'}.`,
-      );
-    }
-  } else if (rem.key === 'random') {
+    const onS = o.difference.removed;
+    const onTest = o.difference.test;
+    return onS !== null && onTest !== null && onS <= 0.02 && onTest <= 0.015;
+  }
+  if (rem.key === 'random') {
+    const m = o.difference.mean;
     const starMean = rem.star.difference.mean;
-    for (const c of rem.configs) {
-      const m = c.difference.mean;
-      const ok = m !== null && starMean !== null && m <= starMean / 2;
-      const best = c.best_mean_difference;
-      const bestOk = best.mean !== null && starMean !== null && best.mean <= starMean / 2;
+    return m !== null && starMean !== null && m <= starMean / 2;
+  }
+  return false;
+}
+
+function describeRemoval(d: RemovalDescription): string {
+  if (d.kind === 'class') return d.fraction === 1 ? `class ${d.class}` : `${d.fraction} of class ${d.class}, seed ${d.seed}`;
+  if (d.kind === 'random') return `seed ${d.seed}`;
+  return d.file;
+}
+
+/** Statements about the issue's targets for one rule, computed from the numbers. */
+function targetLines(rem: RemovalResult, which: Which): string[] {
+  const out: string[] = [];
+  const how = (c: ConfigResult, o: EpsilonOutcome) =>
+    which === 'calibrated' ? `ε_cal = ${o.epsilon} (trials' best ${c.calibrated.trials.map((t) => t.best_epsilon).join(', ')})` : `ε = ${o.epsilon}${o.gamma_S !== null ? ` (γ_S = ${f3(o.gamma_S)})` : ''}`;
+  for (const c of rem.configs) {
+    const o = outcome(c, which);
+    const ok = targetMet(rem, o);
+    const head = `B = ${c.block_size}, λ_F = ${c.damping}, ${how(c, o)}`;
+    if (rem.key === 'class') {
       out.push(
-        `- 1% at random, B = ${c.block_size}, λ_F = ${c.damping}, ε = ${c.epsilon} (γ_S = ${f3(c.gamma_S)}): mean |Δ| ${f4(m)} against θ*'s ${f4(starMean)} (target: at most half, ${f4(starMean === null ? null : starMean / 2)}): ${ok ? '**met**' : '**not met**'}. ` +
-          `The grid's smallest mean |Δ| is ${f4(best.mean)} at ε = ${best.epsilon} (${bestOk ? 'within' : 'not within'} the target${best.epsilon < c.epsilon ? '; the largest-γ_S ε lies above it' : ''}).`,
+        `- Whole class, ${head}: θ̂ has ${pct(o.accuracy.removed)}% on the removed class (retrained ${pct(rem.retrained.accuracy.removed)}%, target within 2 points) and ${pct(o.accuracy.test)}% on test (retrained ${pct(rem.retrained.accuracy.test)}%, target within 1.5 points): ${ok ? '**met**' : '**not met**'}.`,
       );
-    }
-  } else {
-    const sp = rem.spread.accuracy.removed;
-    for (const c of rem.configs) {
-      const hatS = c.accuracy.removed;
+    } else if (rem.key === 'random') {
+      const starMean = rem.star.difference.mean;
+      const best = c.best_mean_difference;
+      out.push(
+        `- 1% at random, ${head}: mean |Δ| ${f4(o.difference.mean)} against θ*'s ${f4(starMean)} (target: at most half, ${f4(starMean === null ? null : starMean / 2)}): ${ok ? '**met**' : '**not met**'}. ` +
+          `S's own best on the grid (hindsight) is ${f4(best.mean)} at ε = ${best.epsilon}.`,
+      );
+    } else {
+      const sp = rem.spread.accuracy.removed;
+      const hatS = o.accuracy.removed;
       const retS = rem.retrained.accuracy.removed;
       const over = hatS !== null && retS !== null && sp.mean !== null && sp.std !== null && hatS < Math.min(retS, sp.mean) - 2 * sp.std;
       out.push(
-        `- 10% of a class, B = ${c.block_size}, λ_F = ${c.damping}, ε = ${c.epsilon}: mean |Δ| ${f4(c.difference.mean)} against θ*'s ${f4(rem.star.difference.mean)}; on S θ̂ ${pct(hatS)}%, same-seed retrained ${pct(retS)}%, retrainings ${pm(sp)}%: ` +
+        `- 10% of a class, ${head}: mean |Δ| ${f4(o.difference.mean)} against θ*'s ${f4(rem.star.difference.mean)}; on S θ̂ ${pct(hatS)}%, same-seed retrained ${pct(retS)}%, retrainings ${pm(sp)}%: ` +
           (over ? 'θ̂ forgets S more than retraining does by over two standard deviations (the paper\'s over-forgetting).' : 'no over-forgetting beyond two standard deviations of the retrainings.'),
       );
     }

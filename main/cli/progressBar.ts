@@ -8,6 +8,8 @@ const LABELS: Record<string, string> = {
   sweep: 'ε sweep',
   'fisher-rows': 'Fisher rows',
   'retrain-spread': 'retrain spread',
+  'calibrate-retrain': 'calibration θ*₋Sₜ',
+  'calibrate-sweep': 'calibration ε',
 };
 
 /**

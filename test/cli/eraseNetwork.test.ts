@@ -107,6 +107,11 @@ test('bad network options are usage errors naming the flag, and nothing is writt
     [['--remove-class', '1', '--fisher-method', 'qr'], /--fisher-method: expected auto or woodbury or cholesky or sherman-morrison/],
     [['--remove-class', '1', '--lr-schedule', 'step'], /--lr-schedule/],
     [[], /name the samples to erase/],
+    [['--remove-class', '1', '--calibrate-trials', '1.5'], /--calibrate-trials: expected a whole number ≥ 0 \(0: no calibration\), got "1\.5"/],
+    [['--remove-class', '1', '--calibrate-trials=-2'], /--calibrate-trials: expected a whole number ≥ 0/],
+    [['--remove-fraction', '0.1', '--calibrate-trials', '2', '--verify', 'none', '--epsilon', '0.1'], /--calibrate-trials: .*--verify none skips; use --verify retrain/],
+    [['--remove-fraction', '0.1', '--calibrate-trials', '2', '--epsilon', '0.1'], /--calibrate-trials: ε is either given \(--epsilon 0\.1\) or calibrated/],
+    [['--remove-class', '1', '--calibrate-trials', '3'], /--calibrate-trials 3: a whole-class request is calibrated on other whole classes, but only 2 of the 2 other classes have training samples/],
   ];
   for (const [extra, message] of cases) {
     const r = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', out, ...FAST, ...extra]);
@@ -120,4 +125,42 @@ test('bad network options are usage errors naming the flag, and nothing is writt
   assert.equal(tooBig.code, 1);
   assert.match(tooBig.err, /the Fisher needs [\d.]+ KiB .* but the memory budget is 1\.0 KiB/);
   assert.equal(fs.existsSync(out), false, 'no output folder after a refusal');
+});
+
+test('--calibrate-trials writes epsilon_calibration (every trial\'s curve) and keeps the in-sample choice apart', async () => {
+  const out = path.join(root, 'out-calibrated');
+  const r = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', out, '--remove-fraction', '0.1', '--calibrate-trials', '2', ...FAST]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /ε = [\d.]+ \(held out: smallest mean accuracy difference over 2 calibration removals\)/);
+  assert.match(r.out, /in-sample rule \(uses this request's own retraining; for comparison\): ε = /);
+  const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
+    epsilon: number;
+    epsilon_rule: string;
+    accuracy: { hat: unknown };
+    epsilon_calibration: {
+      rule: string;
+      trial_kind: string;
+      epsilon: number;
+      trials: { removal: { kind: string; seed: number }; k: number; best_epsilon: number; curve: { epsilon: number; mean_abs_accuracy_difference: number }[] }[];
+      result: { accuracy: unknown; accuracy_difference: { mean: number }; per_class_accuracy: { test: unknown[] }; normalized_distance: number; gamma_S: number | null };
+    };
+    epsilon_in_sample: { rule: string; note: string; epsilon: number };
+  };
+  assert.equal(s.epsilon_rule, 'calibrated');
+  const cal = s.epsilon_calibration;
+  assert.equal(s.epsilon, cal.epsilon);
+  assert.match(cal.rule, /^held-out/);
+  assert.equal(cal.trial_kind, 'random draws of the same size with other removal seeds');
+  assert.deepEqual(
+    cal.trials.map((t) => [t.removal.kind, t.removal.seed, t.k]),
+    [
+      ['random', 1, 6],
+      ['random', 2, 6],
+    ],
+  );
+  for (const t of cal.trials) assert.deepEqual(t.curve.map((p) => p.epsilon), [0.01, 0.1, 1]);
+  assert.deepEqual(cal.result.accuracy, s.accuracy.hat);
+  assert.equal(cal.result.per_class_accuracy.test.length, 3);
+  assert.equal(typeof cal.result.normalized_distance, 'number');
+  assert.match(s.epsilon_in_sample.note, /^in-sample/);
 });

@@ -58,6 +58,12 @@ network options (with --model):
   --remove-fraction F     erase a random fraction F of the training set
   --removal-seed S        seed of the removal draw (default: --seed)
   --epsilon-sweep a,b,c   ε values (default 0.001 … 10, 41 log-spaced values)
+  --calibrate-trials T    choose ε held out (default 0: off): T more removals of the request's
+                          kind (a random fraction: other removal seeds; part of a class: other
+                          draws from that class; a whole class: other whole classes; a file:
+                          random draws of its size), each retrained once; ε is the grid value
+                          with the smallest mean accuracy difference over them. The request's
+                          own retraining only reports the result (and the in-sample choice)
 `;
 
 const OPTIONS = {
@@ -87,6 +93,7 @@ const OPTIONS = {
   'class-fraction': { type: 'string' },
   'remove-fraction': { type: 'string' },
   'removal-seed': { type: 'string' },
+  'calibrate-trials': { type: 'string' },
   backend: { type: 'string' },
   'cache-dir': { type: 'string' },
   'no-cache': { type: 'boolean' },
@@ -188,6 +195,7 @@ function configFrom(values: Values, signal: AbortSignal, bars: ProgressBars, io:
     epsilonGrid: values['epsilon-sweep'] !== undefined ? parseEpsilonList(values['epsilon-sweep']) : null,
     verify: parseChoice('verify', values.verify, 'retrain', ['retrain', 'none'] as const),
     retrainSeeds: parseNumber('retrain-seeds', values['retrain-seeds'], 0, (v) => whole(v) && v !== 1, 'a whole number ≥ 2 (or 0 for none)'),
+    calibrateTrials: parseNumber('calibrate-trials', values['calibrate-trials'], 0, whole, 'a whole number ≥ 0 (0: no calibration)'),
     cacheDir: values['no-cache'] ? null : (values['cache-dir'] ?? defaultCacheDir()),
     signal,
     onProgress: bars.listener,
@@ -210,6 +218,19 @@ async function outputFiles(outcome: NetworkEraseOutcome): Promise<OutputFile[]> 
   return files;
 }
 
+function epsilonHow(s: NetworkEraseOutcome['summary']): string {
+  switch (s.epsilon_rule) {
+    case 'given':
+      return ' (given)';
+    case 'max_gamma_S':
+      return ` (largest γ_S of ${s.sweep.length} values)`;
+    case 'min_accuracy_difference':
+      return ` (smallest mean accuracy difference to retraining of ${s.sweep.length} values; γ_S is undefined)`;
+    case 'calibrated':
+      return ` (held out: smallest mean accuracy difference over ${s.epsilon_calibration?.trials.length ?? 0} calibration removals)`;
+  }
+}
+
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(2)}%`);
 const num = (v: number | null, digits = 3): string => (v === null ? 'undefined' : v.toFixed(digits));
 
@@ -227,8 +248,18 @@ export function networkSummaryText(outcome: NetworkEraseOutcome, outDir: string,
   const lines = [
     `Erased ${what}: k = ${s.k} of n = ${s.n} samples from ${s.model.source} (p = ${s.model.p} parameters); backend ${s.backend}.`,
     `  ${s.fisher.N} Fisher rows of ${s.fisher.batch} samples, blocks of ${s.fisher.block_size}, λ_F = ${s.damping}`,
-    `  ε = ${s.epsilon}${s.epsilon_rule === 'given' ? ' (given)' : s.epsilon_rule === 'max_gamma_S' ? ` (largest γ_S of ${s.sweep.length} values)` : ` (smallest mean accuracy difference to retraining of ${s.sweep.length} values; γ_S is undefined)`}`,
+    `  ε = ${s.epsilon}${epsilonHow(s)}`,
   ];
+  const cal = s.epsilon_calibration;
+  const ins = s.epsilon_in_sample;
+  if (cal) {
+    lines.push(`  calibration trials (${cal.trial_kind}): ${cal.trials.map((t) => `k = ${t.k}, best ε ${t.best_epsilon}`).join('; ')}`);
+    if (ins) {
+      lines.push(
+        `  in-sample rule (uses this request's own retraining; for comparison): ε = ${ins.epsilon}, mean |accuracy − retrained| ${num(ins.accuracy_difference?.mean ?? null, 4)}`,
+      );
+    }
+  }
   if (s.verify === 'retrain') {
     lines.push(`  γ_S = ${num(s.gamma_S)}, normalized parameter distance to retraining = ${num(s.normalized_distance)} (0 is best)`);
   }
@@ -246,7 +277,7 @@ export function networkSummaryText(outcome: NetworkEraseOutcome, outDir: string,
   }
   const t = s.timings_s;
   lines.push(
-    `  time: train ${t.train}s${s.cache.theta_star === 'hit' ? ' (cached)' : ''}, Fisher ${t.fisher}s, erasure ${t.erase}s${t.retrain !== null ? `, retrain ${t.retrain}s` : ''}${t.retrain_spread !== null ? `, spread ${t.retrain_spread}s` : ''}`,
+    `  time: train ${t.train}s${s.cache.theta_star === 'hit' ? ' (cached)' : ''}, Fisher ${t.fisher}s, erasure ${t.erase}s${t.retrain !== null ? `, retrain ${t.retrain}s` : ''}${t.retrain_spread !== null ? `, spread ${t.retrain_spread}s` : ''}${t.calibrate !== null ? `, calibration ${t.calibrate}s` : ''}`,
     `Outputs in ${path.resolve(outDir)}: ${files.map((f) => f.name).join(', ')}`,
   );
   return `${lines.join('\n')}\n`;

@@ -5,6 +5,12 @@
  * optionally θ*_{−S} retrained with the same seed, order and settings, and R more retrainings
  * with other seeds for the spread → the ε sweep and every metric of SSSE.md.
  *
+ * With `calibrateTrials` T > 0, ε is chosen held-out (calibrate.ts): T calibration removals of the
+ * request's kind, their removal gradients solved in the same Fisher pass as S's, each retrained
+ * once, and ε_cal minimizes their mean accuracy difference; θ̂ is θ* + ε_cal·Δ. The request's own
+ * retrained model only reports how good ε_cal was (and gives the in-sample rule's choice, kept
+ * as `epsilon_in_sample`).
+ *
  * The Fisher's memory is planned and checked against the budget before any training starts.
  */
 import * as path from 'node:path';
@@ -16,6 +22,16 @@ import { SsseError } from '../errors.js';
 import { sha256Bytes, sha256Json } from '../hash.js';
 import { chooseEpsilon, type SplitAccuracy, type SweepRow } from '../linear/sweep.js';
 import { report, throwIfCancelled, type RunControl } from '../progress.js';
+import {
+  CALIBRATION_RULE,
+  calibrationDraws,
+  chooseCalibratedEpsilon,
+  describeCalibrationKind,
+  trialBestEpsilon,
+  trialCurve,
+  type CalibrationTrial,
+  type CurvePoint,
+} from './calibrate.js';
 import { describePlan, planBlockFisher, solveBlockFisher, type BlockPlan, type NetworkFisherMethod } from './blockFisher.js';
 import {
   accuracyDifference,
@@ -65,6 +81,11 @@ export interface NetworkEraseConfig extends RunControl {
   retrainSeeds: number;
   cacheDir: string | null;
   removal?: RemovalDescription;
+  /**
+   * T: choose ε on T held-out calibration removals of the request's kind (calibrate.ts) instead
+   * of the in-sample rule (0 or absent: off). Needs verify 'retrain' and no given ε.
+   */
+  calibrateTrials?: number;
   /** One-line statements made before long work (the memory plan). */
   log?: (line: string) => void;
 }
@@ -113,7 +134,7 @@ export interface NetworkEraseSummary {
   };
   verify: 'retrain' | 'none';
   epsilon: number;
-  epsilon_rule: 'given' | 'max_gamma_S' | 'min_accuracy_difference';
+  epsilon_rule: 'given' | 'max_gamma_S' | 'min_accuracy_difference' | 'calibrated';
   gamma_S: number | null;
   normalized_distance: number | null;
   auc: { star: (number | null)[]; hat: (number | null)[]; retrained: (number | null)[] | null };
@@ -122,13 +143,53 @@ export interface NetworkEraseSummary {
   accuracy_difference: { star: AccuracyDifference; hat: AccuracyDifference } | null;
   sweep: SweepRow[];
   retrain_spread?: RetrainSpread;
+  /** With --calibrate-trials: how ε was chosen held-out, and the request at that ε. */
+  epsilon_calibration?: EpsilonCalibration;
+  /** With --calibrate-trials: the in-sample rule's choice (it uses S's own retrained model), for comparison. */
+  epsilon_in_sample?: InSampleChoice;
   training: { epoch_loss: number[] | null; steps: number | null };
   retraining: { epoch_loss: number[]; steps: number } | null;
   parameter_sha256: { star: string; hat: string; retrained: string | null };
   cache: { dir: string | null; theta_star: 'hit' | 'miss' | 'off' };
   backend: string;
   backend_provider: string;
-  timings_s: { train: number; fisher: number; erase: number; retrain: number | null; retrain_spread: number | null; evaluate: number };
+  timings_s: {
+    train: number;
+    fisher: number;
+    erase: number;
+    retrain: number | null;
+    retrain_spread: number | null;
+    /** The calibration trials' retrainings and sweeps (null without --calibrate-trials). */
+    calibrate: number | null;
+    evaluate: number;
+  };
+}
+
+/** The request S evaluated at one ε against its own retrained model. */
+export interface EpsilonResult {
+  epsilon: number;
+  gamma_S: number | null;
+  normalized_distance: number | null;
+  accuracy: SplitAccuracy;
+  accuracy_difference: AccuracyDifference | null;
+  per_class_accuracy: PerClass;
+}
+
+export interface EpsilonCalibration {
+  rule: string;
+  /** How the calibration removals were drawn for this request's kind. */
+  trial_kind: string;
+  trials: CalibrationTrial[];
+  /** The mean over trials of their curves, the quantity ε_cal minimizes. */
+  mean_curve: CurvePoint[];
+  epsilon: number;
+  /** S at ε_cal, against S's own retrained model (reported, never used to choose). */
+  result: EpsilonResult;
+}
+
+export interface InSampleChoice extends EpsilonResult {
+  rule: 'max_gamma_S' | 'min_accuracy_difference';
+  note: string;
 }
 
 export interface NetworkEraseOutcome {
@@ -206,6 +267,19 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   if (!Number.isSafeInteger(config.retrainSeeds) || config.retrainSeeds < 0) {
     throw new SsseError('BAD_ARGUMENT', `--retrain-seeds: expected a whole number ≥ 0, got ${config.retrainSeeds}`);
   }
+  const calibrateTrials = config.calibrateTrials ?? 0;
+  if (!Number.isSafeInteger(calibrateTrials) || calibrateTrials < 0) {
+    throw new SsseError('BAD_ARGUMENT', `--calibrate-trials: expected a whole number ≥ 0, got ${calibrateTrials}`);
+  }
+  if (calibrateTrials > 0 && config.verify !== 'retrain') {
+    throw new SsseError(
+      'BAD_ARGUMENT',
+      '--calibrate-trials: calibration reports ε_cal against the request\'s retrained model, which --verify none skips; use --verify retrain, or give --epsilon E',
+    );
+  }
+  if (calibrateTrials > 0 && config.epsilon !== null) {
+    throw new SsseError('BAD_ARGUMENT', `--calibrate-trials: ε is either given (--epsilon ${config.epsilon}) or calibrated, not both`);
+  }
   if (config.retrainSeeds === 1) {
     throw new SsseError('BAD_ARGUMENT', '--retrain-seeds: a spread needs at least 2 retrainings (a standard deviation of one value is undefined)');
   }
@@ -219,10 +293,15 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   const data: ClassData = { features: dataset.train.features, classIds, n };
   const removed = Int32Array.from(removedRows).sort();
   const retained = complementRows(n, removed);
+  // The calibration removals are drawn before any work, so a request that has none is refused at once.
+  const draws =
+    calibrateTrials > 0
+      ? calibrationDraws(classIds, net.numClasses, { rows: Array.from(removed), removal: config.removal ?? null }, calibrateTrials, config.sgd.seed)
+      : [];
 
   // The memory plan comes first: nothing is trained for a Fisher that will not fit.
   const groups = fisherGroups(n, config.fisherBatch, config.sgd.seed);
-  const plan = planBlockFisher(groups.length, net.p, config.blockSize, config.fisherMethod, config.memoryBudget);
+  const plan = planBlockFisher(groups.length, net.p, config.blockSize, config.fisherMethod, config.memoryBudget, 1 + draws.length);
   config.log?.(describePlan(plan));
 
   const fileWeights = config.source.kind === 'file' ? getParams(net) : null;
@@ -265,14 +344,52 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   t0 = performance.now();
   const gradient = await removalGradient(net, data, removed, config.sgd.l2, thetaStar, config);
   const eraseSeconds = seconds(t0);
+  // The calibration removals' gradients ride in the same block pass as S's (one Fisher, shared).
+  const trialGradients: Float64Array[] = [];
+  for (const draw of draws) trialGradients.push(await removalGradient(net, data, draw.rows, config.sgd.l2, thetaStar, config));
   t0 = performance.now();
-  const solved = await solveBlockFisher(G, [gradient], { ...config, blockSize: config.blockSize, dampings: [config.damping], method: config.fisherMethod });
+  const solved = await solveBlockFisher(G, [gradient, ...trialGradients], {
+    ...config,
+    blockSize: config.blockSize,
+    dampings: [config.damping],
+    method: config.fisherMethod,
+  });
   G = null; // G is the largest allocation of the run: let it go before retraining
-  const direction = solved[0]?.[0] as Float64Array;
-  for (let i = 0; i < direction.length; i++) direction[i] = (direction[i] as number) / (n - k);
+  const directions = (solved[0] as Float64Array[]).map((u, v) => {
+    const kv = v === 0 ? k : (draws[v - 1]?.rows.length as number);
+    for (let i = 0; i < u.length; i++) u[i] = (u[i] as number) / (n - kv);
+    return u;
+  });
+  const direction = directions[0] as Float64Array;
   fisherSeconds += seconds(t0);
   report(config, 'erase', 1, 1);
   throwIfCancelled(config, 'erasure');
+
+  const grid = config.epsilonGrid ?? (config.epsilon !== null ? [config.epsilon] : networkEpsilonGrid());
+
+  // Held-out calibration, before S's own retraining (which it never sees): each trial retrained
+  // with the same seed, order (minus S_t) and settings, then swept over the grid.
+  let calibrationTrials: CalibrationTrial[] | null = null;
+  let calibrateSeconds: number | null = null;
+  if (draws.length > 0) {
+    t0 = performance.now();
+    calibrationTrials = [];
+    for (let t = 0; t < draws.length; t++) {
+      const draw = draws[t] as (typeof draws)[number];
+      const excluded = Int32Array.from(draw.rows);
+      const result = await trainNetwork(net, data, config.sgd, {
+        ...scaled(config, t, draws.length),
+        exclude: excluded,
+        phase: 'calibrate-retrain',
+        ...(init ? { init } : {}),
+      });
+      const trialSplits = evaluationSplits(dataset, excluded, complementRows(n, excluded));
+      const curve = trialCurve(net, thetaStar, directions[t + 1] as Float64Array, result.theta, trialSplits, grid, scaled(config, t, draws.length));
+      calibrationTrials.push({ removal: draw.removal, k: draw.rows.length, best_epsilon: trialBestEpsilon(curve), curve });
+    }
+    calibrateSeconds = seconds(t0);
+  }
+  const calibrated = calibrationTrials ? chooseCalibratedEpsilon(calibrationTrials.map((t) => t.curve)) : null;
 
   // θ*_{−S}: same seed, same order without S, same settings.
   let thetaRetrained: Float32Array | null = null;
@@ -307,7 +424,6 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   // The sweep and the metrics.
   t0 = performance.now();
   const evaluator = new NetworkStepEvaluator(net, thetaStar, direction, thetaRetrained, splits);
-  const grid = config.epsilonGrid ?? (config.epsilon !== null ? [config.epsilon] : networkEpsilonGrid());
   const sweep: SweepRow[] = [];
   const hats = new Map<number, ModelEval>();
   for (let i = 0; i < grid.length; i++) {
@@ -319,13 +435,18 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   }
   let epsilon: number;
   let rule: NetworkEraseSummary['epsilon_rule'];
+  let inSample: { row: SweepRow; rule: 'max_gamma_S' | 'min_accuracy_difference' } | null = null;
   if (config.epsilon !== null) {
     epsilon = config.epsilon;
     rule = 'given';
   } else {
-    const chosen = chooseEpsilon(sweep);
-    epsilon = chosen.row.epsilon;
-    rule = chosen.rule;
+    inSample = chooseEpsilon(sweep);
+    epsilon = inSample.row.epsilon;
+    rule = inSample.rule;
+  }
+  if (calibrated) {
+    epsilon = calibrated.epsilon;
+    rule = 'calibrated';
   }
   const applied = sweep.find((r) => r.epsilon === epsilon) ?? evaluator.evaluate(epsilon).row;
   const hatEval = hats.get(epsilon) ?? evaluator.evaluate(epsilon).hat;
@@ -341,6 +462,14 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   }
   const star = evaluator.star;
   const retrainedEval = evaluator.retrained;
+  const resultAt = (row: SweepRow, hat: ModelEval): EpsilonResult => ({
+    epsilon: row.epsilon,
+    gamma_S: row.gamma_S,
+    normalized_distance: row.normalized_distance,
+    accuracy: hat.accuracy,
+    accuracy_difference: retrainedEval ? accuracyDifference(hat.accuracy, retrainedEval.accuracy) : null,
+    per_class_accuracy: hat.perClass,
+  });
 
   const summary: NetworkEraseSummary = {
     engine_version: ENGINE_VERSION,
@@ -395,8 +524,34 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     cache: { dir: config.cacheDir, theta_star: starCache },
     backend: backend.name,
     backend_provider: backend.provider,
-    timings_s: { train: trainSeconds, fisher: fisherSeconds, erase: eraseSeconds, retrain: retrainSeconds, retrain_spread: spreadSeconds, evaluate: evaluateSeconds },
+    timings_s: {
+      train: trainSeconds,
+      fisher: fisherSeconds,
+      erase: eraseSeconds,
+      retrain: retrainSeconds,
+      retrain_spread: spreadSeconds,
+      calibrate: calibrateSeconds,
+      evaluate: evaluateSeconds,
+    },
   };
+  if (calibrated && calibrationTrials) {
+    summary.epsilon_calibration = {
+      rule: CALIBRATION_RULE,
+      trial_kind: describeCalibrationKind(config.removal ?? null),
+      trials: calibrationTrials,
+      mean_curve: calibrated.mean_curve,
+      epsilon: calibrated.epsilon,
+      result: resultAt(applied, hatEval),
+    };
+  }
+  if (calibrated && inSample) {
+    const hat = hats.get(inSample.row.epsilon) as ModelEval;
+    summary.epsilon_in_sample = {
+      ...resultAt(inSample.row, hat),
+      rule: inSample.rule,
+      note: 'in-sample: chosen with the request\'s own retrained model, which a deployment does not have at erasure time; for comparison only',
+    };
+  }
   if (spreadEvals) {
     summary.retrain_spread = retrainSpread(spreadSeeds, spreadEvals, {
       star: star.accuracy,
