@@ -350,10 +350,14 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   log('  one block: fast path against the matrix products it needs (interleaved)');
   const shapes: MatMulShape[] = [];
   fastFisherBlock(features, n, d, w0, n, DAMPING, { onMatMul: (s) => shapes.push(s) });
-  const operands = shapes.map(([m, kk, nn]) => [
-    Float32Array.from({ length: m * kk }, (_, i) => ((i * 7) % 13) / 13),
-    Float32Array.from({ length: kk * nn }, (_, i) => ((i * 5) % 11) / 11),
-  ] as const);
+  // One pair of operand buffers, as large as the largest product needs, reused by every product
+  // (as the block reuses its workspace): a product's time does not depend on its values, and
+  // distinct buffers for every product (80 MB at 6,000 rows) made the replay's time depend on
+  // whether the machine had meanwhile paged those cold buffers out (it reclaims idle memory).
+  const leftMax = Math.max(...shapes.map(([m, kk]) => m * kk));
+  const rightMax = Math.max(...shapes.map(([, kk, nn]) => kk * nn));
+  const leftOperand = Float32Array.from({ length: leftMax }, (_, i) => ((i * 7) % 13) / 13);
+  const rightOperand = Float32Array.from({ length: rightMax }, (_, i) => ((i * 5) % 11) / 11);
   const blockTimes: number[] = [];
   const replayTimes: number[] = [];
   // As in a build (fisher.ts, fisherWorker.ts): buffers reused from block to block, a collection
@@ -367,10 +371,7 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
     t0 = performance.now();
     // The same products as the block makes them (withProduct, results read in place), on
     // contiguous operands, doing nothing with the results.
-    shapes.forEach(([m, kk, nn], i) => {
-      const [left, right] = operands[i] as readonly [Float32Array, Float32Array];
-      withProduct({ data: left, rows: m, cols: kk }, { data: right, rows: kk, cols: nn }, (c) => c.length);
-    });
+    for (const [m, kk, nn] of shapes) withProduct({ data: leftOperand, rows: m, cols: kk }, { data: rightOperand, rows: kk, cols: nn }, (c) => c.length);
     replayTimes.push((performance.now() - t0) / 1e3);
   }
   const blockGflop = shapes.reduce((s, [m, kk, nn]) => s + 2 * m * kk * nn, 0) / 1e9;

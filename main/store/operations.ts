@@ -93,22 +93,31 @@ export function writeArtefacts<T>(store: Store, operationId: number, files: NewA
     pauseIfRequested('write-staged');
     for (const p of planned) publishStaged(store.root, p);
     pauseIfRequested('write-published');
-    const committed = transaction(store.db, () => {
-      const at = now();
-      const rows = files.map((f, i): ArtefactRow => {
-        const row = { kind: f.kind, path: planned[i] as string, sha256: sha256Buffer(f.data), bytes: f.data.length, format: f.format, created_at: at };
-        return { id: insertArtefact(store.db, row), ...row };
-      });
-      const result = commit(rows);
-      deleteOperation(store.db, operationId);
-      return result;
-    });
-    active.delete(key(store, operationId));
-    return committed;
+    const at = now();
+    return recordArtefacts(
+      store,
+      operationId,
+      files.map((f, i) => ({ kind: f.kind, path: planned[i] as string, sha256: sha256Buffer(f.data), bytes: f.data.length, format: f.format, created_at: at })),
+      commit,
+    );
   } catch (e) {
     cleanUp();
     throw e;
   }
+}
+
+/**
+ * The published files' rows, the caller's commit and the end of the lease, in one transaction:
+ * the step that makes an operation's artefacts part of the store.
+ */
+function recordArtefacts<T>(store: Store, operationId: number, rows: Omit<ArtefactRow, 'id'>[], commit: (artefacts: ArtefactRow[]) => T): T {
+  const committed = transaction(store.db, () => {
+    const result = commit(rows.map((row) => ({ id: insertArtefact(store.db, row), ...row })));
+    deleteOperation(store.db, operationId);
+    return result;
+  });
+  active.delete(key(store, operationId));
+  return committed;
 }
 
 export interface Recovery {
@@ -215,14 +224,7 @@ export async function writeArtefactStreamed<T>(
     pauseIfRequested('write-staged');
     publishStaged(store.root, planned);
     pauseIfRequested('write-published');
-    const committed = transaction(store.db, () => {
-      const row = { kind, path: planned, sha256, bytes, format, created_at: now() };
-      const result = commit({ id: insertArtefact(store.db, row), ...row });
-      deleteOperation(store.db, operationId);
-      return result;
-    });
-    active.delete(key(store, operationId));
-    return committed;
+    return recordArtefacts(store, operationId, [{ kind, path: planned, sha256, bytes, format, created_at: now() }], (rows) => commit(rows[0] as ArtefactRow));
   } catch (e) {
     cleanUp();
     throw e;
