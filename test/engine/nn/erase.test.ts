@@ -6,68 +6,20 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { classRemoval, randomRemoval } from '../../../main/engine/data/removal.js';
-import type { Dataset, Split } from '../../../main/engine/data/types.js';
+import type { Dataset } from '../../../main/engine/data/types.js';
 import { SsseError } from '../../../main/engine/errors.js';
 import { eraseNetwork, type NetworkEraseConfig } from '../../../main/engine/nn/erase.js';
 import { disposeNetwork } from '../../../main/engine/nn/network.js';
 import type { ProgressEvent } from '../../../main/engine/progress.js';
-import { randomFeatures, xorshift32 } from '../../helpers/reference.js';
+import { TINY_CLASSES, tinyDataset, tinyNetworkConfig } from '../../helpers/tinyNetwork.js';
 
 before(async () => {
   await initBackend('wasm');
 });
 
-const C = 3;
-const D = 12;
-
-/** Three classes, each a noisy blob around its own mean, so that a small MLP learns them. */
-function split(n: number, seed: number): Split {
-  const u = xorshift32(seed);
-  const noise = randomFeatures(n, D, seed + 1, 0);
-  const classIds = Int32Array.from({ length: n }, () => Math.floor(u() * C));
-  const features = new Float32Array(n * D);
-  const labels = new Uint8Array(n * C);
-  for (let i = 0; i < n; i++) {
-    const c = classIds[i] as number;
-    labels[i * C + c] = 1;
-    for (let j = 0; j < D; j++) features[i * D + j] = (j % C === c ? 1 : 0) + 0.8 * (noise[i * D + j] as number);
-  }
-  return { n, features, labels, classIds };
-}
-
-function dataset(): Dataset {
-  const train = split(90, 5);
-  return {
-    dir: 'synthetic',
-    format: 'npy',
-    d: D,
-    A: C,
-    attributeNames: ['class 0', 'class 1', 'class 2'],
-    numClasses: C,
-    train,
-    ids: Array.from({ length: train.n }, (_, i) => `s${i}`),
-    test: split(30, 7),
-    files: [],
-  };
-}
-
-function config(overrides: Partial<NetworkEraseConfig> = {}): NetworkEraseConfig {
-  return {
-    source: { kind: 'spec', spec: { kind: 'mlp', hidden: [6] }, imageShape: null },
-    sgd: { epochs: 4, batchSize: 10, lr: 0.1, momentum: 0.9, lrSchedule: 'cosine', l2: 1e-4, seed: 0 },
-    fisherBatch: 3,
-    blockSize: 40,
-    damping: 1e-3,
-    fisherMethod: 'auto',
-    memoryBudget: 2 ** 30,
-    epsilon: null,
-    epsilonGrid: [0.01, 0.1, 1],
-    verify: 'retrain',
-    retrainSeeds: 0,
-    cacheDir: null,
-    ...overrides,
-  };
-}
+const C = TINY_CLASSES;
+const dataset = tinyDataset;
+const config = (overrides: Partial<NetworkEraseConfig> = {}): NetworkEraseConfig => tinyNetworkConfig([0.01, 0.1, 1], overrides);
 
 test('a whole-class erasure on a network: every figure of summary.json, ε by the accuracy rule', async () => {
   const ds = dataset();
