@@ -1,6 +1,7 @@
 import { SsseError } from '../errors.js';
 import { cholesky } from './cholesky.js';
 import { withProduct, type MatMulShape } from './product.js';
+import { mirrorTriangle } from './symmetric.js';
 import { f32, f64, type Workspace } from './workspace.js';
 
 /**
@@ -248,16 +249,9 @@ export function inverseFromLowerInverse(x: Float32Array, d: number, nb: number, 
       options.onMatMul,
     );
   }
-  // The lower triangle from the upper, in tiles (row writes above were contiguous; this is the one
+  // The lower triangle from the upper (the row writes above were contiguous; this is the one
   // strided pass).
-  const T = 64;
-  for (let i0 = 0; i0 < d; i0 += T) {
-    const i1 = Math.min(d, i0 + T);
-    for (let j0 = 0; j0 <= i0; j0 += T) {
-      const j1 = Math.min(d, j0 + T);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < Math.min(j1, i); j++) x[i * d + j] = x[j * d + i] as number;
-    }
-  }
+  mirrorTriangle(x, d, 'upper');
   return x;
 }
 

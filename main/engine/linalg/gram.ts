@@ -1,6 +1,7 @@
-import { SsseError } from '../errors.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { SsseError } from '../errors.js';
 import { gemm, productEngine, readTensor, type MatMulShape } from './product.js';
+import { mirrorTriangle } from './symmetric.js';
 import { f32, f64, type Workspace } from './workspace.js';
 
 export type { MatMulShape } from './product.js';
@@ -163,14 +164,7 @@ export function weightedGramPanels(
     for (const t of acc) t?.dispose();
   }
   // The upper triangle from the lower (not needed by the caller's factorisation, but the result
-  // is the whole symmetric matrix), in tiles.
-  const T = 64;
-  for (let i0 = 0; i0 < d; i0 += T) {
-    for (let j0 = 0; j0 <= i0; j0 += T) {
-      const i1 = Math.min(d, i0 + T);
-      const j1 = Math.min(d, j0 + T);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < Math.min(j1, i); j++) g[j * d + i] = g[i * d + j] as number;
-    }
-  }
+  // is the whole symmetric matrix).
+  mirrorTriangle(g, d, 'lower');
   return g;
 }
