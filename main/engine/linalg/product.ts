@@ -76,14 +76,8 @@ export function product(
   n: number,
   onMatMul?: (shape: MatMulShape) => void,
 ): Float32Array | Float64Array {
-  onMatMul?.([m, k, n]);
-  if (productEngine() === 'javascript') return gemm(a, m, k, b, n);
-  const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
-  try {
-    return out.dataSync() as Float32Array;
-  } finally {
-    out.dispose();
-  }
+  // gemm's float64 result is already the caller's; a float32 one may be a view of the backend.
+  return withProduct({ data: a, rows: m, cols: k }, { data: b, rows: k, cols: n }, (c) => (c instanceof Float64Array ? c : c.slice()), onMatMul);
 }
 
 /**
@@ -107,27 +101,28 @@ export interface Operand {
  */
 const gatherScratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
 
-function operandTensor(x: Operand, position: 0 | 1): tf.Tensor2D {
-  const stride = x.stride ?? x.cols;
-  const col0 = x.col0 ?? 0;
-  if (stride === x.cols && col0 === 0) return tf.tensor2d(x.data.subarray(0, x.rows * x.cols), [x.rows, x.cols]);
-  let scratch = gatherScratch[position] as Float32Array;
-  if (scratch.length < x.rows * x.cols) {
-    scratch = new Float32Array(x.rows * x.cols);
-    gatherScratch[position] = scratch;
-  }
-  const out = scratch.subarray(0, x.rows * x.cols);
-  for (let r = 0; r < x.rows; r++) out.set(x.data.subarray(r * stride + col0, r * stride + col0 + x.cols), r * x.cols);
-  return tf.tensor2d(out, [x.rows, x.cols]);
-}
-
-function operandArray(x: Operand): Float32Array {
+/**
+ * The operand as one contiguous rows×cols array: a subarray of its data when it already is one,
+ * else its rows gathered into `scratch(length)`.
+ */
+function contiguous(x: Operand, scratch: (length: number) => Float32Array): Float32Array {
   const stride = x.stride ?? x.cols;
   const col0 = x.col0 ?? 0;
   if (stride === x.cols && col0 === 0) return x.data.subarray(0, x.rows * x.cols);
-  const out = new Float32Array(x.rows * x.cols);
+  const out = scratch(x.rows * x.cols);
   for (let r = 0; r < x.rows; r++) out.set(x.data.subarray(r * stride + col0, r * stride + col0 + x.cols), r * x.cols);
   return out;
+}
+
+function gatherScratchFor(position: 0 | 1): (length: number) => Float32Array {
+  return (length) => {
+    let scratch = gatherScratch[position] as Float32Array;
+    if (scratch.length < length) {
+      scratch = new Float32Array(length);
+      gatherScratch[position] = scratch;
+    }
+    return scratch.subarray(0, length);
+  };
 }
 
 /**
@@ -151,8 +146,10 @@ export function withProduct<T>(
     throw new SsseError('BAD_ARGUMENT', `withProduct: the inner dimensions differ (${a.rows}×${a.cols} times ${b.rows}×${b.cols})`);
   }
   onMatMul?.([a.rows, a.cols, b.cols]);
-  if (productEngine() === 'javascript') return use(gemm(operandArray(a), a.rows, a.cols, operandArray(b), b.cols));
-  const out = tf.tidy(() => tf.matMul(operandTensor(a, 0), operandTensor(b, 1)));
+  const left = contiguous(a, gatherScratchFor(0));
+  const right = contiguous(b, gatherScratchFor(1));
+  if (productEngine() === 'javascript') return use(gemm(left, a.rows, a.cols, right, b.cols));
+  const out = tf.tidy(() => tf.matMul(tf.tensor2d(left, [a.rows, a.cols]), tf.tensor2d(right, [b.rows, b.cols])));
   try {
     return readTensor(out, use);
   } finally {
