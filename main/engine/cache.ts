@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { createHash } from 'node:crypto';
-import { sha256Bytes } from './hash.js';
+import { sha256Bytes, sha256OfFileRange, writeFullyAt } from './hash.js';
 
 /**
  * A content-addressed store for expensive, reusable work: trained θ* and Fisher inverses.
@@ -285,8 +284,7 @@ export class ArtefactCache {
           throw new Error(`ArtefactCache.writer: array ${i} does not match the entry's ${lengths.length} ${dtype} arrays`);
         }
         const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-        let written = 0;
-        while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, (offsets[i] as number) + written);
+        writeFullyAt(fd, bytes, offsets[i] as number);
         crcs[i] = crc32(bytes);
       },
       commit(): string {
@@ -294,15 +292,8 @@ export class ArtefactCache {
         const missing = crcs.findIndex((c) => c === null);
         if (missing >= 0) throw new Error(`ArtefactCache.writer: array ${missing} was never written`);
         try {
-          const hash = createHash('sha256');
-          const chunk = Buffer.alloc(Math.min(1 << 20, Math.max(1, total * width)));
-          for (let at = start, end = start + total * width; at < end; ) {
-            const r = fs.readSync(fd, chunk, 0, Math.min(chunk.length, end - at), at);
-            if (r <= 0) throw new Error(`ArtefactCache.writer: ${tmp} is shorter than written`);
-            hash.update(chunk.subarray(0, r));
-            at += r;
-          }
-          const header = Buffer.from(headerFor(hash.digest('hex'), crcs as number[]).padEnd(headerRoom, ' '), 'utf8');
+          const sha256 = sha256OfFileRange(fd, start, start + total * width, `ArtefactCache.writer: ${tmp}`);
+          const header = Buffer.from(headerFor(sha256, crcs as number[]).padEnd(headerRoom, ' '), 'utf8');
           const lengthField = Buffer.alloc(4);
           lengthField.writeUInt32LE(headerRoom, 0);
           fs.writeSync(fd, lengthField, 0, 4, 0);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 
 /** SHA-256 (hex) over the raw bytes of one or more typed arrays or buffers, in order. */
 export function sha256Bytes(...parts: ArrayBufferView[]): string {
@@ -21,4 +22,23 @@ export function canonicalJson(value: unknown): string {
 
 export function sha256Json(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+/** SHA-256 (hex) of bytes [start, end) of an open file, read back in 1 MB pieces. */
+export function sha256OfFileRange(fd: number, start: number, end: number, what: string): string {
+  const hash = createHash('sha256');
+  const chunk = Buffer.alloc(Math.min(1 << 20, Math.max(1, end - start)));
+  for (let at = start; at < end; ) {
+    const r = fs.readSync(fd, chunk, 0, Math.min(chunk.length, end - at), at);
+    if (r <= 0) throw new Error(`${what}: shorter than written (${at} of ${end} bytes)`);
+    hash.update(chunk.subarray(0, r));
+    at += r;
+  }
+  return hash.digest('hex');
+}
+
+/** Writes all of `bytes` at `position` of an open file (fs.writeSync may write less per call). */
+export function writeFullyAt(fd: number, bytes: Uint8Array, position: number): void {
+  let written = 0;
+  while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, position + written);
 }

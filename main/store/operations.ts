@@ -11,7 +11,6 @@
  * start of every writing command, removes the files such a lease planned (unless a row names
  * them), marks its request failed (it can be resumed), and logs what it did.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,6 +32,7 @@ import {
   type OperationRow,
 } from '../../db/queries.js';
 import { recordRef } from '../../db/records.js';
+import { sha256OfFileRange, writeFullyAt } from '../engine/hash.js';
 import { pauseIfRequested } from './testHooks.js';
 
 export function now(): string {
@@ -203,21 +203,10 @@ export async function writeArtefactStreamed<T>(
     let sha256: string;
     let bytes: number;
     try {
-      await produce((data, position) => {
-        let written = 0;
-        while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, position + written);
-      });
+      await produce((data, position) => writeFullyAt(fd, data, position));
       fs.fsyncSync(fd);
       bytes = fs.fstatSync(fd).size;
-      const hash = createHash('sha256');
-      const chunk = Buffer.alloc(1 << 20);
-      for (let at = 0; at < bytes; ) {
-        const r = fs.readSync(fd, chunk, 0, Math.min(chunk.length, bytes - at), at);
-        if (r <= 0) throw new Error(`${staged}: shorter than written`);
-        hash.update(chunk.subarray(0, r));
-        at += r;
-      }
-      sha256 = hash.digest('hex');
+      sha256 = sha256OfFileRange(fd, 0, bytes, staged);
     } finally {
       fs.closeSync(fd);
     }
