@@ -5,7 +5,7 @@ import { SsseError } from '../errors.js';
 import { DEFAULT_GRAM_PLAN, type GramPlan } from '../linalg/gram.js';
 import { throwIfCancelled } from '../progress.js';
 import { runFisherPool } from '../workers/fisherPool.js';
-import { fisherInverse, fisherWeights, type FisherInverse, type FisherOptions, type FisherSink } from './fisher.js';
+import { DEFAULT_FISHER_METHOD, fisherInverse, fisherWeights, type FisherInverse, type FisherOptions, type FisherSink } from './fisher.js';
 import type { LinearModel } from './model.js';
 
 /**
@@ -147,7 +147,7 @@ export function defaultWorkers(backend: BackendName, blocks: number): number {
 
 /**
  * F̂⁻¹ of a trained linear model (one block per attribute), by `options.method` (default
- * 'blocked', the fast route). States the plan through onPlan, refuses a build that would not fit,
+ * DEFAULT_FISHER_METHOD, the fast route). States the plan through onPlan, refuses a build that would not fit,
  * and for 'blocked' spreads the blocks over worker threads.
  */
 export async function buildFisherInverse(
@@ -158,7 +158,7 @@ export async function buildFisherInverse(
   options: BuildOptions,
 ): Promise<FisherInverse> {
   const { d, A } = model;
-  const method = options.method ?? 'blocked';
+  const method = options.method ?? DEFAULT_FISHER_METHOD;
   const curvature = options.curvature ?? 'empirical';
   const backend = currentBackend();
   if (!backend) throw new SsseError('RESOURCE', 'buildFisherInverse: call initBackend() first');
@@ -219,19 +219,15 @@ export async function buildFisherIntoCache(
   },
 ): Promise<FisherInverse> {
   const { d, A } = model;
-  const meta: Omit<FisherInverse, 'blocks'> = {
-    d,
-    A,
-    damping: options.damping,
-    N: n,
-    curvature: options.curvature ?? 'empirical',
-    method: options.method ?? 'blocked',
-  };
+  // Resolved here, once, because the entry's header states them before the build runs.
+  const method = options.method ?? DEFAULT_FISHER_METHOD;
+  const curvature = options.curvature ?? 'empirical';
+  const meta: Omit<FisherInverse, 'blocks'> = { d, A, damping: options.damping, N: n, curvature, method };
   const writer = cache.writer('fisher', key, meta, 'float32', new Array<number>(A).fill(d * d));
   const sink: FisherSink = (a, block) => writer.put(a, block);
   const { readBack = true, ...build } = options;
   try {
-    await buildFisherInverse(model, features, labels, n, { ...build, sink });
+    await buildFisherInverse(model, features, labels, n, { ...build, method, curvature, sink });
     writer.commit();
   } catch (e) {
     writer.abort();
