@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { withStore, type Store, type StoreMode } from '../../db/connection.js';
 import { initBackend, parseBackendChoice } from '../engine/backend.js';
 import type { RunControl } from '../engine/progress.js';
-import { usageError, type CliIo } from './options.js';
+import { SigintCancel, usageError, type CliIo } from './options.js';
 import { ProgressBars } from './progressBar.js';
 
 /** Options every command of the audit store takes. */
@@ -44,21 +44,16 @@ export function withCliStore<T>(values: { db?: string; actor?: string }, mode: S
  * at once), the way `ssse erase` does.
  */
 export async function withProgress<T>(io: CliIo, backendChoice: string | undefined, fn: (control: RunControl) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    io.err.write('\nssse: cancelling (press Ctrl-C again to stop at once)…\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const cancel = new SigintCancel(io);
+  cancel.listen();
   const bars = new ProgressBars(io.err);
   try {
     const backend = await initBackend(parseBackendChoice(backendChoice ?? 'auto'));
     io.err.write(`ssse: backend ${backend.name} (${backend.provider})\n`);
-    return await fn({ signal: controller.signal, onProgress: bars.listener });
+    return await fn({ signal: cancel.signal, onProgress: bars.listener });
   } finally {
     bars.finish();
-    process.off('SIGINT', onSigint);
+    cancel.release();
   }
 }
 

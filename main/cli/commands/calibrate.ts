@@ -8,7 +8,7 @@ import { DEFAULT_FISHER_METHOD, type FisherMethod } from '../../engine/linear/fi
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { checkOutputDir, commitOutputDir } from '../../engine/output.js';
 import { ProgressBars } from '../progressBar.js';
-import { parseChoice, parseNumber, usageError, type CliIo } from '../options.js';
+import { parseChoice, parseNumber, SigintCancel, usageError, type CliIo } from '../options.js';
 import { defaultCacheDir } from './erase.js';
 
 export const CALIBRATE_USAGE = `  ssse calibrate --dataset DIR --out DIR [--trials T] [--fractions f1,f2,…] [options]
@@ -117,12 +117,7 @@ export async function commandCalibrate(args: string[], io: CliIo): Promise<void>
   if (values['limit-train'] !== undefined) limits.limitTrain = whole('limit-train', values['limit-train'], 0, 1);
   if (values['limit-test'] !== undefined) limits.limitTest = whole('limit-test', values['limit-test'], 0, 1);
 
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    io.err.write('\nssse: cancelling (press Ctrl-C again to stop at once)…\n');
-    controller.abort();
-  };
+  const cancel = new SigintCancel(io);
   const bars = new ProgressBars(io.err);
   const config: CalibrateConfig = {
     ...DEFAULT_CALIBRATE,
@@ -137,12 +132,12 @@ export async function commandCalibrate(args: string[], io: CliIo): Promise<void>
     settings: values.settings !== undefined ? parseSettings(values.settings) : DEFAULT_CALIBRATE.settings,
     attributeRemovals: !values['no-attribute-removals'],
     trialSeed: whole('trial-seed', values['trial-seed'], DEFAULT_CALIBRATE.trialSeed, 0),
-    signal: controller.signal,
+    signal: cancel.signal,
     onProgress: bars.listener,
   };
   const backendChoice = parseBackendChoice(values.backend ?? 'auto');
   const dataset = loadDataset(values.dataset, limits);
-  process.on('SIGINT', onSigint);
+  cancel.listen();
   try {
     const backend = await initBackend(backendChoice);
     io.err.write(`ssse: backend ${backend.name} (${backend.provider})\n`);
@@ -153,6 +148,6 @@ export async function commandCalibrate(args: string[], io: CliIo): Promise<void>
     io.out.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : calibrationSummary(report, values.out));
   } finally {
     bars.finish();
-    process.off('SIGINT', onSigint);
+    cancel.release();
   }
 }

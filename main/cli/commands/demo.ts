@@ -16,11 +16,10 @@ import { submitErasure } from '../../store/erasure.js';
 import { recordExport } from '../../store/exports.js';
 import { modelLabel, trainModel } from '../../store/models.js';
 import { requestDetail } from '../../store/views.js';
-import { parseChoice, parseNumber, type CliIo } from '../options.js';
+import { limitsOf, parseChoice, parseNumber, type CliIo } from '../options.js';
 import { STORE_OPTIONS, withCliStore, withProgress } from '../storeOptions.js';
 import { bundledDataset, humanSummary, outputFiles } from './erase.js';
 import { describeResult } from './erasure.js';
-import { limitsOf } from './model.js';
 import { describeExport, writeSignedReport } from './report.js';
 import { DEFAULT_FISHER_METHOD } from '../../engine/linear/fisher.js';
 

@@ -17,7 +17,7 @@ import { toFeatureMajor, type LinearModel } from '../../engine/linear/model.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import { checkOutputDir, commitOutputDir, type OutputFile } from '../../engine/output.js';
 import { ProgressBars } from '../progressBar.js';
-import { parseChoice, parseNumber, usageError, type CliIo } from '../options.js';
+import { limitsOf, parseChoice, parseNumber, SigintCancel, usageError, type CliIo } from '../options.js';
 import { commandEraseNetwork, wantsNetwork } from './eraseNetwork.js';
 
 /**
@@ -228,16 +228,11 @@ function applyCalibration(config: EraseConfig, values: EraseValues, dataset: Dat
 }
 
 async function runErase(dataset: Dataset, removed: number[], values: EraseValues, outDir: string, io: CliIo, overwrite: boolean): Promise<void> {
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    io.err.write('\nssse: cancelling (press Ctrl-C again to stop at once)…\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const cancel = new SigintCancel(io);
+  cancel.listen();
   const bars = new ProgressBars(io.err);
   try {
-    const calibrated = applyCalibration(configFrom(values, controller.signal, bars), values, dataset);
+    const calibrated = applyCalibration(configFrom(values, cancel.signal, bars), values, dataset);
     const config = calibrated.config;
     config.onFisherPlan = (plan) => {
       bars.finish();
@@ -255,15 +250,8 @@ async function runErase(dataset: Dataset, removed: number[], values: EraseValues
     io.out.write(values.json ? `${JSON.stringify(outcome.summary, null, 2)}\n` : humanSummary(outcome, outDir));
   } finally {
     bars.finish();
-    process.off('SIGINT', onSigint);
+    cancel.release();
   }
-}
-
-function limits(values: EraseValues): { limitTrain?: number; limitTest?: number } {
-  const opt: { limitTrain?: number; limitTest?: number } = {};
-  if (values['limit-train'] !== undefined) opt.limitTrain = parseNumber('limit-train', values['limit-train'], 0, (v) => Number.isInteger(v) && v > 0, 'a whole number > 0');
-  if (values['limit-test'] !== undefined) opt.limitTest = parseNumber('limit-test', values['limit-test'], 0, (v) => Number.isInteger(v) && v > 0, 'a whole number > 0');
-  return opt;
 }
 
 export async function commandErase(args: string[], io: CliIo): Promise<void> {
@@ -278,7 +266,7 @@ export async function commandErase(args: string[], io: CliIo): Promise<void> {
   if (!values.out) throw usageError('erase: --out DIR is required');
   const overwrite = Boolean(values.overwrite);
   checkOutputDir(values.out, overwrite);
-  const dataset = loadDataset(values.dataset, limits(values));
+  const dataset = loadDataset(values.dataset, limitsOf(values));
   const idsFromFile = dataset.files.some((f) => path.basename(f.path) === 'ids.txt');
   const removed = readRemovalFile(values.remove, dataset.ids, idsFromFile);
   await runErase(dataset, removed, values, values.out, io, overwrite);

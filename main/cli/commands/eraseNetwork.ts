@@ -23,7 +23,7 @@ import { parseModelSpec } from '../../engine/nn/spec.js';
 import { DEFAULT_SGD, type SgdConfig } from '../../engine/nn/train.js';
 import { checkOutputDir, commitOutputDir, type OutputFile } from '../../engine/output.js';
 import { ProgressBars } from '../progressBar.js';
-import { parseChoice, parseNumber, usageError, type CliIo } from '../options.js';
+import { limitsOf, parseChoice, parseNumber, SigintCancel, usageError, type CliIo } from '../options.js';
 import { bundledDataset, defaultCacheDir } from './erase.js';
 
 /**
@@ -284,16 +284,11 @@ export function networkSummaryText(outcome: NetworkEraseOutcome, outDir: string,
 }
 
 async function run(dataset: Dataset, values: Values, outDir: string, overwrite: boolean, io: CliIo, fallback: 'class0' | null): Promise<void> {
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    io.err.write('\nssse: cancelling (press Ctrl-C again to stop at once)…\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const cancel = new SigintCancel(io);
+  cancel.listen();
   const bars = new ProgressBars(io.err);
   try {
-    const config = configFrom(values, controller.signal, bars, io);
+    const config = configFrom(values, cancel.signal, bars, io);
     const removal = removalFrom(values, dataset, config.sgd.seed, fallback);
     const backend = await initBackend(parseBackendChoice(values.backend ?? 'auto'));
     io.err.write(`ssse: backend ${backend.name} (${backend.provider})\n`);
@@ -305,15 +300,8 @@ async function run(dataset: Dataset, values: Values, outDir: string, overwrite: 
     io.out.write(values.json ? `${JSON.stringify(outcome.summary, null, 2)}\n` : networkSummaryText(outcome, outDir, files));
   } finally {
     bars.finish();
-    process.off('SIGINT', onSigint);
+    cancel.release();
   }
-}
-
-function limits(values: Values): { limitTrain?: number; limitTest?: number } {
-  const opt: { limitTrain?: number; limitTest?: number } = {};
-  if (values['limit-train'] !== undefined) opt.limitTrain = parseNumber('limit-train', values['limit-train'], 0, positiveWhole, 'a whole number > 0');
-  if (values['limit-test'] !== undefined) opt.limitTest = parseNumber('limit-test', values['limit-test'], 0, positiveWhole, 'a whole number > 0');
-  return opt;
 }
 
 export async function commandEraseNetwork(args: string[], io: CliIo): Promise<void> {
@@ -327,7 +315,7 @@ export async function commandEraseNetwork(args: string[], io: CliIo): Promise<vo
   if (!values.out) throw usageError('erase: --out DIR is required');
   const overwrite = Boolean(values.overwrite);
   checkOutputDir(values.out, overwrite);
-  const dataset = loadDataset(values.dataset, limits(values));
+  const dataset = loadDataset(values.dataset, limitsOf(values));
   await run(dataset, values, values.out, overwrite, io, null);
 }
 
@@ -341,7 +329,7 @@ export async function commandDemoNetwork(args: string[], io: CliIo): Promise<voi
   const dataDir = values.dataset ?? bundledDataset();
   const outDir = values.out ?? path.join('ssse-out', 'demo-network');
   if (!fs.existsSync(dataDir)) throw usageError(`demo: the dataset folder ${dataDir} does not exist`);
-  const dataset = loadDataset(dataDir, limits(values));
+  const dataset = loadDataset(dataDir, limitsOf(values));
   io.err.write(`ssse demo: ${values.model} on ${dataDir} (n = ${dataset.train.n})\n`);
   await run(dataset, values, outDir, true, io, 'class0');
 }

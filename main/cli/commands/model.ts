@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { assertWritable } from '../../../db/connection.js';
-import { loadDataset, type LoadOptions } from '../../engine/data/dataset.js';
+import { loadDataset } from '../../engine/data/dataset.js';
 import { DEFAULT_CONFIG } from '../../engine/erase.js';
 import { importModel, modelLabel, trainModel } from '../../store/models.js';
 import { listModelViews, modelView } from '../../store/views.js';
-import { parseNumber, usageError, type CliIo } from '../options.js';
+import { limitsOf, parseNumber, usageError, type CliIo } from '../options.js';
 import { STORE_OPTIONS, withCliStore, withProgress } from '../storeOptions.js';
 
 export const MODEL_USAGE = `  ssse model train --dataset DIR --name NAME [--l2 1e-4] [--seed 0] [--tolerance 1e-6]
@@ -33,14 +33,6 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: false }>>['values'];
-
-export function limitsOf(values: { 'limit-train'?: string; 'limit-test'?: string }): LoadOptions {
-  const opt: LoadOptions = {};
-  const whole = (v: number): boolean => Number.isInteger(v) && v > 0;
-  if (values['limit-train'] !== undefined) opt.limitTrain = parseNumber('limit-train', values['limit-train'], 0, whole, 'a whole number > 0');
-  if (values['limit-test'] !== undefined) opt.limitTest = parseNumber('limit-test', values['limit-test'], 0, whole, 'a whole number > 0');
-  return opt;
-}
 
 function common(values: Values, verb: string): { name: string; dir: string; l2: number; seed: number } {
   if (!values.dataset) throw usageError(`model ${verb}: --dataset DIR is required`);
