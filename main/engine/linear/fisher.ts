@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkDamping } from '../damping.js';
 import { SsseError } from '../errors.js';
 import { cholesky, choleskyInverse } from '../linalg/cholesky.js';
 import { weightedGram } from '../linalg/weightedGram.js';
@@ -60,12 +61,6 @@ export function fisherWeights(
     out[i] = curvature === 'empirical' ? (p - (labels[i] as number)) ** 2 : p * (1 - p);
   }
   return out;
-}
-
-function checkDamping(damping: number): void {
-  if (!(damping > 0) || !Number.isFinite(damping)) {
-    throw new SsseError('BAD_ARGUMENT', `--damping: must be a finite number > 0 (got ${damping})`);
-  }
 }
 
 function column(weights: Float64Array, n: number, A: number, a: number): Float64Array {

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { currentBackend, type BackendName } from '../backend.js';
 import type { ArtefactCache } from '../cache.js';
+import { checkDamping } from '../damping.js';
 import { SsseError } from '../errors.js';
 import { DEFAULT_GRAM_PLAN, type GramPlan } from '../linalg/gram.js';
 import { throwIfCancelled } from '../progress.js';
@@ -162,9 +163,7 @@ export async function buildFisherInverse(
   const curvature = options.curvature ?? 'empirical';
   const backend = currentBackend();
   if (!backend) throw new SsseError('RESOURCE', 'buildFisherInverse: call initBackend() first');
-  if (!(options.damping > 0) || !Number.isFinite(options.damping)) {
-    throw new SsseError('BAD_ARGUMENT', `--damping: must be a finite number > 0 (got ${options.damping})`);
-  }
+  checkDamping(options.damping);
   if (features.length !== n * d) {
     throw new SsseError('BAD_ARGUMENT', `buildFisherInverse: features has ${features.length} values, expected ${n}×${d}`);
   }

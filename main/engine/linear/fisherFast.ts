@@ -1,3 +1,4 @@
+import { checkDamping } from '../damping.js';
 import { SsseError } from '../errors.js';
 import { blockedSpdInverse, DEFAULT_BLOCK } from '../linalg/blockedCholesky.js';
 import { DEFAULT_GRAM_PLAN, weightedGramPanels, type GramPlan, type MatMulShape } from '../linalg/gram.js';
@@ -30,9 +31,7 @@ export function fastFisherBlock(
   damping: number,
   options: FastBlockOptions = {},
 ): Float32Array {
-  if (!(damping > 0) || !Number.isFinite(damping)) {
-    throw new SsseError('BAD_ARGUMENT', `--damping: must be a finite number > 0 (got ${damping})`);
-  }
+  checkDamping(damping);
   if (!(N > 0)) throw new SsseError('BAD_ARGUMENT', `fastFisherBlock: N must be > 0 (got ${N})`);
   const f = weightedGramPanels(features, n, d, rowWeights, 1 / N, {
     plan: options.gramPlan ?? DEFAULT_GRAM_PLAN,

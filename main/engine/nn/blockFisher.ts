@@ -21,6 +21,7 @@
  * (planBlockFisher) and a plan over budget is refused with the figures.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkDamping } from '../damping.js';
 import { SsseError } from '../errors.js';
 import { cholesky, choleskyInverse, choleskySolve, matVec } from '../linalg/cholesky.js';
 import { shermanMorrisonBlock } from '../linear/fisher.js';
@@ -74,9 +75,7 @@ export function checkBlockOptions(blockSize: number, damping: number): void {
   if (!Number.isSafeInteger(blockSize) || blockSize < 1) {
     throw new SsseError('BAD_ARGUMENT', `--block-size: expected a whole number ≥ 1, got ${blockSize}`);
   }
-  if (!(damping > 0) || !Number.isFinite(damping)) {
-    throw new SsseError('BAD_ARGUMENT', `--damping: must be a finite number > 0 (got ${damping})`);
-  }
+  checkDamping(damping);
 }
 
 export function formatBytes(bytes: number): string {
