@@ -55,6 +55,15 @@ export function randomMatrix(rows: number, cols: number, seed: number): Float64A
   return out;
 }
 
+/** Unit roundoff of float32, the scale of the tolerances for float32 backend arithmetic. */
+export const U32 = 2 ** -24;
+
+/** n per-row weights uniform in [0, 0.25), about `zeroFraction` of them exactly 0. */
+export function randomWeights(n: number, seed: number, zeroFraction = 0): Float64Array {
+  const u = xorshift32(seed);
+  return Float64Array.from({ length: n }, () => (u() < zeroFraction ? 0 : 0.25 * u()));
+}
+
 /** rows×cols float32 features uniform in [0, 1), with about `zeroFraction` exact zeros (like pixels). */
 export function randomFeatures(rows: number, cols: number, seed: number, zeroFraction = 0.3): Float32Array {
   const u = xorshift32(seed);

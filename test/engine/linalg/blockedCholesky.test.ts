@@ -10,10 +10,8 @@ import {
   inverseFromLowerInverse,
 } from '../../../main/engine/linalg/blockedCholesky.js';
 import type { MatMulShape } from '../../../main/engine/linalg/gram.js';
-import { gaussJordanInverse, identity, matMul, randomSpd, relFrob, spdWithCondition, transpose } from '../../helpers/reference.js';
+import { gaussJordanInverse, identity, matMul, randomSpd, relFrob, spdWithCondition, transpose, U32 } from '../../helpers/reference.js';
 
-/** Unit roundoff of float32. */
-const U32 = 2 ** -24;
 
 before(async () => {
   await initBackend('auto');

@@ -4,19 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { SsseError } from '../../../main/engine/errors.js';
 import { panelBounds, weightedGramPanels, type MatMulShape } from '../../../main/engine/linalg/gram.js';
-import { denseWeightedGram, randomFeatures, relFrob, xorshift32 } from '../../helpers/reference.js';
+import { denseWeightedGram, randomFeatures, randomWeights, relFrob, U32 } from '../../helpers/reference.js';
 
-/** Unit roundoff of float32. */
-const U32 = 2 ** -24;
 
 before(async () => {
   await initBackend('auto');
 });
-
-function randomWeights(n: number, seed: number, zeroFraction = 0): Float64Array {
-  const u = xorshift32(seed);
-  return Float64Array.from({ length: n }, () => (u() < zeroFraction ? 0 : 0.25 * u()));
-}
 
 describe('panelBounds', () => {
   test('cuts 0…d into increasing panels, interior cuts on multiples of 8', () => {

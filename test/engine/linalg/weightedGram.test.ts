@@ -4,19 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { weightedGram } from '../../../main/engine/linalg/weightedGram.js';
 import { SsseError } from '../../../main/engine/errors.js';
-import { denseWeightedGram, randomFeatures, relFrob, xorshift32 } from '../../helpers/reference.js';
+import { denseWeightedGram, randomFeatures, randomWeights, relFrob, U32, xorshift32 } from '../../helpers/reference.js';
 
-/** Unit roundoff of float32. */
-const U32 = 2 ** -24;
 
 before(async () => {
   await initBackend('auto');
 });
-
-function randomWeights(n: number, seed: number, zeroFraction = 0): Float64Array {
-  const u = xorshift32(seed);
-  return Float64Array.from({ length: n }, () => (u() < zeroFraction ? 0 : 0.25 * u()));
-}
 
 describe('weightedGram (backend float32) against a dense float64 Σ w_i x_i x_iᵀ', () => {
   for (const [n, d, seed] of [

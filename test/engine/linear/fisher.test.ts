@@ -16,24 +16,12 @@ import type { LinearModel } from '../../../main/engine/linear/model.js';
 import { removalGradient } from '../../../main/engine/linear/ssseStep.js';
 import { trainLinear } from '../../../main/engine/linear/train.js';
 import type { ProgressEvent } from '../../../main/engine/progress.js';
-import {
-  denseWeightedGram,
-  gaussJordanInverse,
-  gaussian,
-  labelColumn,
-  logistic,
-  matVecRef,
-  norm2,
-  randomFeatures,
-  randomLabels,
-  relFrob,
-} from '../../helpers/reference.js';
+import { denseWeightedGram, gaussian, gaussJordanInverse, labelColumn, logistic, matVecRef, norm2, randomFeatures, randomLabels, relFrob, U32 } from '../../helpers/reference.js';
 
 const REPO = path.resolve(__dirname, '../../..');
 const BUNDLED = path.join(REPO, 'data', 'fashion-mnist-3k');
 
 /** Unit roundoff of float32 and float64. */
-const U32 = 2 ** -24;
 const U64 = 2 ** -53;
 const DAMPING = 1e-4;
 

@@ -5,23 +5,8 @@ import { SsseError } from '../../../main/engine/errors.js';
 import { fisherInverse, type FisherInverse } from '../../../main/engine/linear/fisher.js';
 import type { LinearModel } from '../../../main/engine/linear/model.js';
 import { applyStep, removalGradient, ssseDirection } from '../../../main/engine/linear/ssseStep.js';
-import {
-  denseWeightedGram,
-  gaussJordanInverse,
-  gaussian,
-  logistic,
-  matVecRef,
-  negLogLikelihood,
-  newtonLogistic,
-  norm2,
-  randomFeatures,
-  randomLabels,
-  relFrob,
-  xorshift32,
-} from '../../helpers/reference.js';
+import { denseWeightedGram, gaussian, gaussJordanInverse, logistic, matVecRef, negLogLikelihood, newtonLogistic, norm2, randomFeatures, randomLabels, relFrob, U32, xorshift32 } from '../../helpers/reference.js';
 
-/** Unit roundoff of float32. */
-const U32 = 2 ** -24;
 
 before(async () => {
   await initBackend('auto');
