@@ -25,9 +25,9 @@ function read(file: string): ArrayBuffer {
 }
 
 async function main(): Promise<void> {
-  const [featuresFile, labelsFile, n, d, A, backend, workers, thetaFile, mode = 'memory', warm = 'cold'] = process.argv.slice(2);
-  if (!featuresFile || !labelsFile || !n || !d || !A || !backend || !workers || !thetaFile || (mode !== 'memory' && mode !== 'streamed') || (warm !== 'cold' && warm !== 'warm')) {
-    throw new Error('usage: fisherChild FEATURES LABELS n d A BACKEND WORKERS THETA [memory|streamed] [cold|warm]');
+  const [featuresFile, labelsFile, n, d, A, backend, workers, thetaFile, mode = 'memory'] = process.argv.slice(2);
+  if (!featuresFile || !labelsFile || !n || !d || !A || !backend || !workers || !thetaFile || (mode !== 'memory' && mode !== 'streamed')) {
+    throw new Error('usage: fisherChild FEATURES LABELS n d A BACKEND WORKERS THETA [memory|streamed]');
   }
   await initBackend(backend as BackendName);
   // In shared memory, as the dataset loader (data/dataset.ts) hands features to the engine.
@@ -36,18 +36,6 @@ async function main(): Promise<void> {
   features.set(raw);
   const labels = new Uint8Array(read(labelsFile));
   const model = { d: Number(d), A: Number(A), weights: new Float64Array(read(thetaFile)) };
-  if (warm === 'warm') {
-    // A process that has built a Fisher inverse before (the app's engine, a second certification):
-    // the same build once, untimed, its result dropped. What is measured next is then what a
-    // build adds to a process that already holds the runtime's compiled code and the backend's
-    // grown heap, which a fresh process pays once on its first build.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-fisher-warm-'));
-    try {
-      await buildFisherIntoCache(new ArtefactCache(dir), 'warm-up', model, features, labels, Number(n), { damping: 1e-4, workers: Number(workers), readBack: false });
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }
   collectGarbage();
   const c0 = process.cpuUsage();
   const t0 = performance.now();

@@ -416,11 +416,7 @@ function applyLimit(name: string, limit: number | undefined, split: RawSplit): n
  * cross a process boundary (where shared memory cannot go); only results do.
  */
 function shared(data: Float32Array): Float32Array {
-  if (data.buffer instanceof SharedArrayBuffer) return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : copyShared(data);
-  return copyShared(data);
-}
-
-function copyShared(data: Float32Array): Float32Array {
+  if (data.buffer instanceof SharedArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data;
   const out = new Float32Array(new SharedArrayBuffer(data.byteLength));
   out.set(data);
   return out;

@@ -191,9 +191,13 @@ export async function fisherInverse(
           : x
             ? choleskyBlock(x, w, n, options.damping)
             : shermanMorrisonBlock(features, n, d, w, n, options.damping, options);
-      const block = inv instanceof Float32Array ? inv : reused ? (reused.set(inv), reused) : Float32Array.from(inv);
-      if (sink) sink(a, block);
-      else blocks.push(block);
+      if (inv instanceof Float32Array) {
+        if (sink) sink(a, inv);
+        else blocks.push(inv);
+      } else if (sink && reused) {
+        reused.set(inv);
+        sink(a, reused);
+      } else blocks.push(Float32Array.from(inv));
       if (method === 'blocked') collectGarbage(); // see memory.ts
       await yieldToEventLoop();
     }
