@@ -13,9 +13,10 @@
  * swept with that part removed (a diagnostic, not a method), and with more Fisher rows
  * (m = 5, so N = 2000 and a smaller null space; the product's --fisher-batch 5).
  *
- * With --unit-major: the four settings with each Dense kernel flattened unit by unit ([units,
- * inputs], as PyTorch stores it) before the blocks are cut, instead of TensorFlow.js's [inputs,
- * units]: does the layout that the block-diagonal approximation keeps matter?
+ * Questions 1–3 are asked of input-major blocks (θ's own order, the product's default until the
+ * probe below found better). With --unit-major: the four settings with each Dense kernel taken
+ * unit by unit ([units, inputs], as PyTorch stores it) before the blocks are cut: does the layout
+ * that the block-diagonal approximation keeps matter? (It did: blockOrder.ts, now the default.)
  *
  *   npx tsx scripts/probe-whole-class.ts [--null-space | --unit-major]
  */
@@ -24,6 +25,7 @@ import { loadDataset } from '../main/engine/data/dataset.js';
 import { classRemoval } from '../main/engine/data/removal.js';
 import { cholesky, choleskySolve } from '../main/engine/linalg/cholesky.js';
 import { blockColumns, solveBlockFisher } from '../main/engine/nn/blockFisher.js';
+import { blockPermutation } from '../main/engine/nn/blockOrder.js';
 import { complementRows, evaluationSplits } from '../main/engine/nn/erase.js';
 import { accuracyDifference, networkEpsilonGrid, NetworkStepEvaluator } from '../main/engine/nn/evaluate.js';
 import { fisherGroups, fisherRows, removalGradient, type FisherRows } from '../main/engine/nn/gradients.js';
@@ -122,36 +124,13 @@ async function main(): Promise<void> {
   };
 
   if (process.argv.includes('--unit-major')) {
-    // The same blocks over another flattening: each Dense kernel [inputs, units] taken unit by
-    // unit (PyTorch's [units, inputs], the reference's and the paper's layout), so that a block
-    // holds whole neurons' incoming weights. π maps our index to the unit-major one.
-    const p = G.p;
-    const pi = new Int32Array(p);
-    let o = 0;
-    for (const w of net.model.trainableWeights) {
-      const shape = w.shape as number[];
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (shape.length === 2) {
-        const [inputs, units] = shape as [number, number];
-        for (let i = 0; i < inputs; i++) for (let j = 0; j < units; j++) pi[o + i * units + j] = o + j * inputs + i;
-      } else for (let t = 0; t < size; t++) pi[o + t] = o + t;
-      o += size;
-    }
-    if (o !== p) throw new Error(`parameter count ${o} ≠ ${p}`);
-    const rowsU = new Float32Array(G.rows.length);
-    for (let r = 0; r < G.N; r++) {
-      const base = r * p;
-      for (let t = 0; t < p; t++) rowsU[base + (pi[t] as number)] = G.rows[base + t] as number;
-    }
-    const GU: FisherRows = { ...G, rows: rowsU };
-    const gradU = new Float64Array(p);
-    for (let t = 0; t < p; t++) gradU[pi[t] as number] = grad[t] as number;
+    // The same blocks over each kernel taken unit by unit (blockOrder.ts, now the product's default).
+    const order = blockPermutation(net.params, 'unit-major');
     for (const blockSize of [2048, 8192]) {
       for (const damping of [1e-4, 1e-3]) {
-        const [solved] = await solveBlockFisher(GU, [gradU], { blockSize, dampings: [damping], method: 'auto' });
-        const uU = (solved as Float64Array[])[0] as Float64Array;
-        const u = new Float64Array(p);
-        for (let t = 0; t < p; t++) u[t] = (uU[pi[t] as number] as number) / (n - k);
+        const [solved] = await solveBlockFisher(G, [grad], { blockSize, dampings: [damping], method: 'auto', order });
+        const u = (solved as Float64Array[])[0] as Float64Array;
+        for (let t = 0; t < u.length; t++) u[t] = (u[t] as number) / (n - k);
         sweep(`unit-major blocks, B = ${blockSize}, λ_F = ${damping}, the product's grid`, u, networkEpsilonGrid());
       }
     }

@@ -6,6 +6,7 @@
  *   npm run results:nn -- --quick --out-dir /tmp/x   (a smoke run on a small subset)
  *   npm run results:nn -- --render-only      (rewrite the .md from the .json, no computing)
  *   npm run results:nn -- --trials T         (calibration removals per kind, default 3)
+ *   npm run results:nn -- --block-order O    (unit-major, the default, or input-major: blockOrder.ts)
  *
  * Setting: the first 10,000 training images of Debian's dataset-fashion-mnist
  * (/usr/share/datasets/fashion-mnist, or $FASHION_MNIST_DIR), the full 10,000-image test set,
@@ -34,6 +35,7 @@ import { loadDataset } from '../main/engine/data/dataset.js';
 import { classRemoval, randomRemoval } from '../main/engine/data/removal.js';
 import { chooseEpsilon, type SplitAccuracy, type SweepRow } from '../main/engine/linear/sweep.js';
 import { solveBlockFisher } from '../main/engine/nn/blockFisher.js';
+import { BLOCK_ORDERS, blockPermutation, DEFAULT_BLOCK_ORDER, describeBlockOrder, type BlockOrder } from '../main/engine/nn/blockOrder.js';
 import { calibrationDraws, chooseCalibratedEpsilon, describeCalibrationKind, trialBestEpsilon, trialCurve, type CalibrationTrial, type CurvePoint } from '../main/engine/nn/calibrate.js';
 import { complementRows, evaluationSplits, type RemovalDescription } from '../main/engine/nn/erase.js';
 import {
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     'out-dir': { type: 'string' },
     data: { type: 'string' },
     trials: { type: 'string' },
+    'block-order': { type: 'string' },
   },
 });
 const quick = Boolean(values.quick);
@@ -73,6 +76,8 @@ const DAMPINGS = [1e-4, 1e-3];
 const RETRAIN_SEEDS = quick ? 2 : 3;
 const REMOVED_CLASS = 0;
 /** T: calibration removals per removal kind (--trials). */
+const BLOCK_ORDER = (values['block-order'] ?? DEFAULT_BLOCK_ORDER) as BlockOrder;
+if (!BLOCK_ORDERS.includes(BLOCK_ORDER)) throw new Error(`--block-order: expected ${BLOCK_ORDERS.join(' or ')}, got ${BLOCK_ORDER}`);
 const TRIALS = values.trials !== undefined ? Number(values.trials) : 3;
 if (!(Number.isSafeInteger(TRIALS) && TRIALS >= 1)) throw new Error(`--trials: expected a whole number ≥ 1, got ${values.trials}`);
 /** Fashion-MNIST's class names (Zalando's README), for the prose only. */
@@ -215,10 +220,11 @@ async function main(): Promise<void> {
     }
   }
   const directions = new Map<string, { dirs: Float64Array[]; seconds: number }>();
+  const order = blockPermutation(net.params, BLOCK_ORDER);
   for (const blockSize of BLOCK_SIZES) {
     for (const damping of DAMPINGS) {
       t0 = performance.now();
-      const [solved] = await solveBlockFisher(G, gradients, { blockSize, dampings: [damping], method: 'auto' });
+      const [solved] = await solveBlockFisher(G, gradients, { blockSize, dampings: [damping], method: 'auto', order });
       const s = seconds(t0);
       const dirs = (solved as Float64Array[]).map((u, i) => {
         const k = sizes[i] as number;
@@ -363,13 +369,14 @@ async function main(): Promise<void> {
 
   const report = {
     generated: new Date().toISOString(),
-    command: 'npm run results:nn' + (quick ? ' -- --quick' : ''),
+    command: 'npm run results:nn' + (quick || BLOCK_ORDER !== DEFAULT_BLOCK_ORDER ? ` --${quick ? ' --quick' : ''}${BLOCK_ORDER !== DEFAULT_BLOCK_ORDER ? ` --block-order ${BLOCK_ORDER}` : ''}` : ''),
     machine,
     backend: backend.name,
     dataset: { dir: DATA, train: n, test: dataset.test?.n ?? 0, test_limited: LIMIT_TEST !== undefined },
     network: { spec: `mlp:${HIDDEN.join(',')}`, p: net.p },
     sgd: SGD,
     fisher_batch: FISHER_BATCH,
+    block_order: BLOCK_ORDER,
     block_sizes: BLOCK_SIZES,
     dampings: DAMPINGS,
     retrain_seeds: RETRAIN_SEEDS,
@@ -399,6 +406,8 @@ type Report = {
   network: { spec: string; p: number };
   sgd: SgdConfig;
   fisher_batch: number;
+  /** Absent in reports made before the block order existed: those were input-major. */
+  block_order?: BlockOrder;
   retrain_seeds: number;
   calibration_trials: number;
   timings_s: { train: number; fisher_rows: number; total: number };
@@ -420,7 +429,7 @@ function markdown(r: Report): string {
   L.push(`- Machine: ${r.machine}.`);
   L.push(`- Data: the first ${r.dataset.train.toLocaleString('en')} training images of Debian's dataset-fashion-mnist, ${r.dataset.test_limited ? 'the first' : 'all'} ${r.dataset.test.toLocaleString('en')} test images (${r.dataset.dir}).`);
   L.push(`- Network: ${r.network.spec}, 784-128-10, p = ${r.network.p.toLocaleString('en')} parameters; SGD with momentum ${r.sgd.momentum}, batch ${r.sgd.batchSize}, η = ${r.sgd.lr} with a ${r.sgd.lrSchedule} decay over ${r.sgd.epochs} epochs, L2 λ = ${r.sgd.l2}, seed ${r.sgd.seed}.`);
-  L.push(`- Fisher: rows are gradients averaged over mini-batches of m = ${r.fisher_batch} (N = ${Math.ceil(r.dataset.train / r.fisher_batch)}), block-diagonal with blocks of B parameters, dampening λ_F; N < B, so every block is inverted by Woodbury from G_b and an N×N factor.`);
+  L.push(`- Fisher: rows are gradients averaged over mini-batches of m = ${r.fisher_batch} (N = ${Math.ceil(r.dataset.train / r.fisher_batch)}), block-diagonal with blocks of B parameters (block order ${describeBlockOrder(r.block_order ?? 'input-major')}), dampening λ_F; N < B, so every block is inverted by Woodbury from G_b and an N×N factor.`);
   L.push('- θ̂ = θ* + ε/(n−k)·F̂⁻¹·Σ_{i∈S}∇ℓ_i(θ*), ε on a grid from 0.001 to 10 (41 log-spaced values), chosen two ways:');
   L.push(`  - **held out** (\`ssse erase --calibrate-trials ${r.calibration_trials}\`, the product's rule): ${r.calibration_trials} calibration removals S_t of the same kind as S (${r.removals.map((m) => `${m.key === 'class' ? 'whole class' : m.key === 'class-part' ? '10% of a class' : '1% at random'}: ${m.calibration.kind}`).join('; ')}), each retrained once with the same seed and settings; ε_cal is the grid value with the smallest mean over the trials of mean |acc(θ̂_t) − acc(θ*_{−S_t})| (S_t, D \\ S_t, test), the smaller ε on ties. S's own retrained model only measures the result.`);
   L.push('  - **in-sample** (the rule of SSSE.md applied to S itself): the largest γ_S (one-vs-rest AUCs on S), or where γ_S is undefined (S holds one class only) the smallest mean |acc(θ̂) − acc(θ*_{−S})| over S, D \\ S and test. It reads S\'s own retrained model, which a deployment does not have at erasure time; shown for comparison.');

@@ -59,6 +59,7 @@ test('ssse erase --model mlp:… --remove-class writes summary.json with per-cla
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /ssse: Fisher: N = 20 rows × p = \d+ parameters/);
   assert.match(r.out, /Erased all of class 2 .*: k = \d+ of n = 60 samples from mlp:5/);
+  assert.match(r.out, /blocks of \d+ \(unit-major\)/);
   assert.match(r.out, /retrainings over 2 seeds/);
   const files = fs.readdirSync(out).sort();
   assert.deepEqual(files, ['erased_model.json', 'erased_model.weights.bin', 'removed_ids.txt', 'summary.json', 'theta_hat.npy', 'theta_retrained.npy', 'theta_star.npy']);
@@ -87,10 +88,11 @@ test('a model.json can be brought in: its weights are θ*', async () => {
   const first = path.join(root, 'out-first');
   assert.equal((await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', first, '--remove-fraction', '0.1', ...FAST])).code, 0);
   const out = path.join(root, 'out-file');
-  const r = await run(['erase', '--model', path.join(first, 'erased_model.json'), '--dataset', data, '--out', out, '--remove-fraction', '0.1', '--json', ...FAST]);
+  const r = await run(['erase', '--model', path.join(first, 'erased_model.json'), '--dataset', data, '--out', out, '--remove-fraction', '0.1', '--json', '--block-order', 'input-major', ...FAST]);
   assert.equal(r.code, 0, r.err);
-  const s = JSON.parse(r.out) as { model: { weights: string; source: string }; removal: { kind: string }; timings_s: { train: number } };
+  const s = JSON.parse(r.out) as { model: { weights: string; source: string }; removal: { kind: string }; timings_s: { train: number }; fisher: { block_order: string } };
   assert.equal(s.model.weights, 'file-as-theta-star');
+  assert.equal(s.fisher.block_order, 'input-major');
   assert.equal(s.removal.kind, 'random');
   const star = parseNpy(fs.readFileSync(path.join(out, 'theta_star.npy')), 'theta_star.npy');
   const given = parseNpy(fs.readFileSync(path.join(first, 'theta_hat.npy')), 'theta_hat.npy');
@@ -106,6 +108,7 @@ test('bad network options are usage errors naming the flag, and nothing is writt
     [['--remove-class', '1', '--retrain-seeds', '1'], /--retrain-seeds: expected a whole number ≥ 2/],
     [['--remove-class', '1', '--fisher-method', 'qr'], /--fisher-method: expected auto or woodbury or cholesky or sherman-morrison/],
     [['--remove-class', '1', '--lr-schedule', 'step'], /--lr-schedule/],
+    [['--remove-class', '1', '--block-order', 'pytorch'], /--block-order: expected unit-major or input-major, got "pytorch"/],
     [[], /name the samples to erase/],
     [['--remove-class', '1', '--calibrate-trials', '1.5'], /--calibrate-trials: expected a whole number ≥ 0 \(0: no calibration\), got "1\.5"/],
     [['--remove-class', '1', '--calibrate-trials=-2'], /--calibrate-trials: expected a whole number ≥ 0/],

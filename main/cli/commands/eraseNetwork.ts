@@ -9,6 +9,7 @@ import { classRemoval, randomRemoval, readRemovalFile } from '../../engine/data/
 import type { Dataset } from '../../engine/data/types.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import type { NetworkFisherMethod } from '../../engine/nn/blockFisher.js';
+import { BLOCK_ORDERS, DEFAULT_BLOCK_ORDER, type BlockOrder } from '../../engine/nn/blockOrder.js';
 import {
   DEFAULT_NETWORK_CONFIG,
   eraseNetwork,
@@ -49,6 +50,9 @@ network options (with --model):
   --seed S                initial weights and batch order (default 0)
   --fisher-batch m        samples per Fisher row, mini-batch-averaged (default ${DEFAULT_NETWORK_CONFIG.fisherBatch})
   --block-size B          parameters per Fisher block (default ${DEFAULT_NETWORK_CONFIG.blockSize})
+  --block-order O         how parameters are grouped into blocks: unit-major (default: each
+                          unit's incoming weights together, PyTorch's layout) or input-major
+                          (TensorFlow.js's kernel layout [inputs, units], θ's own order)
   --damping λ_F           Fisher dampening (default 1e-4)
   --fisher-method M       auto|woodbury|cholesky|sherman-morrison (default auto: Woodbury where
                           the block is wider than N, else Cholesky)
@@ -82,6 +86,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   'fisher-batch': { type: 'string' },
   'block-size': { type: 'string' },
+  'block-order': { type: 'string' },
   damping: { type: 'string' },
   'fisher-method': { type: 'string' },
   'memory-budget': { type: 'string' },
@@ -188,6 +193,7 @@ function configFrom(values: Values, signal: AbortSignal, bars: ProgressBars, io:
     sgd,
     fisherBatch: parseNumber('fisher-batch', values['fisher-batch'], DEFAULT_NETWORK_CONFIG.fisherBatch, positiveWhole, 'a whole number ≥ 1'),
     blockSize: parseNumber('block-size', values['block-size'], DEFAULT_NETWORK_CONFIG.blockSize, positiveWhole, 'a whole number ≥ 1'),
+    blockOrder: parseChoice<BlockOrder>('block-order', values['block-order'], DEFAULT_BLOCK_ORDER, BLOCK_ORDERS),
     damping: parseNumber('damping', values.damping, 1e-4, (v) => v > 0, 'a number > 0'),
     fisherMethod: parseChoice<NetworkFisherMethod>('fisher-method', values['fisher-method'], 'auto', ['auto', 'woodbury', 'cholesky', 'sherman-morrison']),
     memoryBudget: budgetGiB * 2 ** 30,
@@ -247,7 +253,7 @@ export function networkSummaryText(outcome: NetworkEraseOutcome, outDir: string,
         : 'the listed samples';
   const lines = [
     `Erased ${what}: k = ${s.k} of n = ${s.n} samples from ${s.model.source} (p = ${s.model.p} parameters); backend ${s.backend}.`,
-    `  ${s.fisher.N} Fisher rows of ${s.fisher.batch} samples, blocks of ${s.fisher.block_size}, λ_F = ${s.damping}`,
+    `  ${s.fisher.N} Fisher rows of ${s.fisher.batch} samples, blocks of ${s.fisher.block_size} (${s.fisher.block_order}), λ_F = ${s.damping}`,
     `  ε = ${s.epsilon}${epsilonHow(s)}`,
   ];
   const cal = s.epsilon_calibration;

@@ -1,6 +1,7 @@
 /**
  * The block-diagonal empirical Fisher of a network and its inverse applied to vectors
- * (SSSE.md, equations 2–4), for blocks of B consecutive parameters (the last one smaller):
+ * (SSSE.md, equations 2–4), for blocks of B parameters consecutive in a block order (blockOrder.ts;
+ * the last block smaller):
  *
  *   F̂_b = λ_F·I + (1/N)·G_bᵀG_b,   G_b = the N×B columns of the Fisher rows G that fall in block b.
  *
@@ -153,12 +154,32 @@ export function describePlan(plan: BlockPlan): string {
   );
 }
 
-/** Columns [c0, c1) of the N×p row-major G, as an N×(c1−c0) row-major copy. */
-export function blockColumns(G: FisherRows, c0: number, c1: number): Float32Array {
+/**
+ * Columns [c0, c1) of the N×p row-major G, as an N×(c1−c0) row-major copy; with a permutation
+ * π (blockOrder.ts), the columns π[c0 … c1−1] instead.
+ */
+export function blockColumns(G: FisherRows, c0: number, c1: number, order: Int32Array | null = null): Float32Array {
   const { N, p, rows } = G;
   const b = c1 - c0;
   const out = new Float32Array(N * b);
-  for (let j = 0; j < N; j++) out.set(rows.subarray(j * p + c0, j * p + c1), j * b);
+  if (order === null) {
+    for (let j = 0; j < N; j++) out.set(rows.subarray(j * p + c0, j * p + c1), j * b);
+    return out;
+  }
+  const cols = order.subarray(c0, c1);
+  for (let j = 0; j < N; j++) {
+    const src = j * p;
+    const dst = j * b;
+    for (let t = 0; t < b; t++) out[dst + t] = rows[src + (cols[t] as number)] as number;
+  }
+  return out;
+}
+
+/** v[π[c0 … c1−1]] (or v[c0 … c1−1] without π), float64. */
+function blockEntries(v: Float64Array, c0: number, c1: number, order: Int32Array | null): Float64Array {
+  if (order === null) return v.subarray(c0, c1);
+  const out = new Float64Array(c1 - c0);
+  for (let t = 0; t < out.length; t++) out[t] = v[order[c0 + t] as number] as number;
   return out;
 }
 
@@ -291,6 +312,22 @@ export interface BlockSolveOptions extends RunControl {
   /** One or more dampings λ_F; the block products are shared between them. */
   dampings: number[];
   method: NetworkFisherMethod;
+  /**
+   * π (blockOrder.ts blockPermutation): block b holds the parameters π[bB … (b+1)B−1]. Null or
+   * absent: consecutive slices of θ. Vectors and results stay in θ's order either way.
+   */
+  order?: Int32Array | null;
+}
+
+/** π must hold each of 0 … p−1 once. */
+function checkPermutation(order: Int32Array, p: number): void {
+  if (order.length !== p) throw new SsseError('BAD_ARGUMENT', `solveBlockFisher: the block order has ${order.length} entries, expected p = ${p}`);
+  const seen = new Uint8Array(p);
+  for (let q = 0; q < p; q++) {
+    const i = order[q] as number;
+    if (!(i >= 0 && i < p) || seen[i] === 1) throw new SsseError('BAD_ARGUMENT', `solveBlockFisher: the block order is not a permutation of 0…${p - 1} (entry ${q} is ${i})`);
+    seen[i] = 1;
+  }
 }
 
 /**
@@ -304,6 +341,8 @@ export async function solveBlockFisher(G: FisherRows, vectors: Float64Array[], o
   for (const v of vectors) {
     if (v.length !== p) throw new SsseError('BAD_ARGUMENT', `solveBlockFisher: a vector has ${v.length} entries, expected p = ${p}`);
   }
+  const order = options.order ?? null;
+  if (order !== null) checkPermutation(order, p);
   const out = options.dampings.map(() => vectors.map(() => new Float64Array(p)));
   const blocks = Math.ceil(p / options.blockSize);
   report(options, 'fisher', 0, blocks);
@@ -312,17 +351,23 @@ export async function solveBlockFisher(G: FisherRows, vectors: Float64Array[], o
     const c0 = bi * options.blockSize;
     const c1 = Math.min(p, c0 + options.blockSize);
     const b = c1 - c0;
-    const gb = blockColumns(G, c0, c1);
+    const gb = blockColumns(G, c0, c1, order);
     const parts = solveBlock(
       gb,
       N,
       b,
       options.dampings,
-      vectors.map((v) => v.subarray(c0, c1)),
+      vectors.map((v) => blockEntries(v, c0, c1, order)),
       blockMethod(options.method, N, b),
-      `Fisher block ${bi} (parameters ${c0}–${c1 - 1})`,
+      `Fisher block ${bi} (${order === null ? 'parameters' : 'blocked positions'} ${c0}–${c1 - 1})`,
     );
-    parts.forEach((perVector, di) => perVector.forEach((x, vi) => (out[di]?.[vi] as Float64Array).set(x, c0)));
+    parts.forEach((perVector, di) =>
+      perVector.forEach((x, vi) => {
+        const target = out[di]?.[vi] as Float64Array;
+        if (order === null) target.set(x, c0);
+        else for (let t = 0; t < b; t++) target[order[c0 + t] as number] = x[t] as number;
+      }),
+    );
     report(options, 'fisher', bi + 1, blocks);
     await yieldToEventLoop();
   }

@@ -33,6 +33,7 @@ import {
   type CurvePoint,
 } from './calibrate.js';
 import { describePlan, planBlockFisher, solveBlockFisher, type BlockPlan, type NetworkFisherMethod } from './blockFisher.js';
+import { BLOCK_ORDERS, blockPermutation, DEFAULT_BLOCK_ORDER, describeBlockOrder, type BlockOrder } from './blockOrder.js';
 import {
   accuracyDifference,
   evaluateParams,
@@ -72,6 +73,8 @@ export interface NetworkEraseConfig extends RunControl {
   blockSize: number;
   damping: number;
   fisherMethod: NetworkFisherMethod;
+  /** How θ is ordered before it is cut into blocks (blockOrder.ts); absent: DEFAULT_BLOCK_ORDER, unit-major. */
+  blockOrder?: BlockOrder;
   /** Bytes the Fisher may use. */
   memoryBudget: number;
   epsilon: number | null;
@@ -127,6 +130,9 @@ export interface NetworkEraseSummary {
     N: number;
     block_size: number;
     blocks: number;
+    /** 'unit-major' or 'input-major' (blockOrder.ts). */
+    block_order: BlockOrder;
+    block_order_description: string;
     method: NetworkFisherMethod;
     block_methods: BlockPlan['methodCounts'];
     memory_bytes: number;
@@ -268,6 +274,10 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     throw new SsseError('BAD_ARGUMENT', `--retrain-seeds: expected a whole number ≥ 0, got ${config.retrainSeeds}`);
   }
   const calibrateTrials = config.calibrateTrials ?? 0;
+  const blockOrder = config.blockOrder ?? DEFAULT_BLOCK_ORDER;
+  if (!BLOCK_ORDERS.includes(blockOrder)) {
+    throw new SsseError('BAD_ARGUMENT', `--block-order: expected one of ${BLOCK_ORDERS.join(', ')}, got ${String(blockOrder)}`);
+  }
   if (!Number.isSafeInteger(calibrateTrials) || calibrateTrials < 0) {
     throw new SsseError('BAD_ARGUMENT', `--calibrate-trials: expected a whole number ≥ 0, got ${calibrateTrials}`);
   }
@@ -353,6 +363,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     blockSize: config.blockSize,
     dampings: [config.damping],
     method: config.fisherMethod,
+    order: blockPermutation(net.params, blockOrder),
   });
   G = null; // G is the largest allocation of the run: let it go before retraining
   const directions = (solved[0] as Float64Array[]).map((u, v) => {
@@ -501,6 +512,8 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       N: plan.N,
       block_size: config.blockSize,
       blocks: plan.blocks,
+      block_order: blockOrder,
+      block_order_description: describeBlockOrder(blockOrder),
       method: config.fisherMethod,
       block_methods: plan.methodCounts,
       memory_bytes: plan.bytes.total,

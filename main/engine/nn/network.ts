@@ -8,7 +8,7 @@
  * flattened row-major in its TensorFlow.js shape (Dense kernel [inputs, units]; Conv2D kernel
  * [height, width, in channels, filters]). `params` records every tensor's name, shape and offset,
  * and summary.json repeats it, so θ[i] can always be traced to one weight. The Fisher's blocks
- * are consecutive slices of this vector.
+ * are cut from it in the order of blockOrder.ts (by default unit by unit, not this order).
  */
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../data/random.js';

@@ -35,6 +35,8 @@ test('a whole-class erasure on a network: every figure of summary.json, ε by th
     assert.deepEqual(s.removed_class_counts, [0, removed.length, 0]);
     assert.equal(s.fisher.N, 30);
     assert.deepEqual(s.fisher.block_methods, { woodbury: 2, cholesky: 1, 'sherman-morrison': 0 });
+    assert.equal(s.fisher.block_order, 'unit-major', 'the default block order');
+    assert.match(s.fisher.block_order_description, /^unit-major: each kernel taken output unit by output unit/);
     assert.match(logs[0] as string, /^Fisher: N = 30 rows × p = 99 parameters in 3 blocks of 40/);
     assert.equal(s.gamma_S, null, 'one class in S: no one-vs-rest AUC is defined');
     assert.equal(s.epsilon_rule, 'min_accuracy_difference');
@@ -110,6 +112,7 @@ test('bad requests are refused', async () => {
   await assert.rejects(eraseNetwork(ds, [3, 3], config()), /distinct rows/);
   await assert.rejects(eraseNetwork(ds, [0], config({ epsilon: null, verify: 'none' })), /needs --verify retrain/);
   await assert.rejects(eraseNetwork(ds, [0], config({ retrainSeeds: 1 })), /at least 2 retrainings/);
+  await assert.rejects(eraseNetwork(ds, [0], config({ blockOrder: 'column' as never })), /--block-order: expected one of unit-major, input-major, got column/);
   const binary: Dataset = { ...ds, numClasses: null };
   await assert.rejects(eraseNetwork(binary, [0], config()), /needs class ids/);
 });
