@@ -410,6 +410,7 @@ type Report = {
   block_order?: BlockOrder;
   retrain_seeds: number;
   calibration_trials: number;
+  epsilon_grid: number[];
   timings_s: { train: number; fisher_rows: number; total: number };
   removals: RemovalResult[];
 };
@@ -430,7 +431,7 @@ function markdown(r: Report): string {
   L.push(`- Data: the first ${r.dataset.train.toLocaleString('en')} training images of Debian's dataset-fashion-mnist, ${r.dataset.test_limited ? 'the first' : 'all'} ${r.dataset.test.toLocaleString('en')} test images (${r.dataset.dir}).`);
   L.push(`- Network: ${r.network.spec}, 784-128-10, p = ${r.network.p.toLocaleString('en')} parameters; SGD with momentum ${r.sgd.momentum}, batch ${r.sgd.batchSize}, η = ${r.sgd.lr} with a ${r.sgd.lrSchedule} decay over ${r.sgd.epochs} epochs, L2 λ = ${r.sgd.l2}, seed ${r.sgd.seed}.`);
   L.push(`- Fisher: rows are gradients averaged over mini-batches of m = ${r.fisher_batch} (N = ${Math.ceil(r.dataset.train / r.fisher_batch)}), block-diagonal with blocks of B parameters (block order ${describeBlockOrder(r.block_order ?? 'input-major')}), dampening λ_F; N < B, so every block is inverted by Woodbury from G_b and an N×N factor.`);
-  L.push('- θ̂ = θ* + ε/(n−k)·F̂⁻¹·Σ_{i∈S}∇ℓ_i(θ*), ε on a grid from 0.001 to 10 (41 log-spaced values), chosen two ways:');
+  L.push(`- θ̂ = θ* + ε/(n−k)·F̂⁻¹·Σ_{i∈S}∇ℓ_i(θ*), ε on a grid from 0.001 to 10 (${r.epsilon_grid.length} log-spaced values), chosen two ways:`);
   L.push(`  - **held out** (\`ssse erase --calibrate-trials ${r.calibration_trials}\`, the product's rule): ${r.calibration_trials} calibration removals S_t of the same kind as S (${r.removals.map((m) => `${m.key === 'class' ? 'whole class' : m.key === 'class-part' ? '10% of a class' : '1% at random'}: ${m.calibration.kind}`).join('; ')}), each retrained once with the same seed and settings; ε_cal is the grid value with the smallest mean over the trials of mean |acc(θ̂_t) − acc(θ*_{−S_t})| (S_t, D \\ S_t, test), the smaller ε on ties. S's own retrained model only measures the result.`);
   L.push('  - **in-sample** (the rule of SSSE.md applied to S itself): the largest γ_S (one-vs-rest AUCs on S), or where γ_S is undefined (S holds one class only) the smallest mean |acc(θ̂) − acc(θ*_{−S})| over S, D \\ S and test. It reads S\'s own retrained model, which a deployment does not have at erasure time; shown for comparison.');
   L.push(`- θ*_{−S}: retrained with the same seed, the same order of samples without S, the same settings. Spread: ${r.retrain_seeds} more retrainings on D \\ S with seeds ${r.sgd.seed + 1}…${r.sgd.seed + r.retrain_seeds} (mean ± sample standard deviation).`);

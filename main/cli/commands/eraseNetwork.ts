@@ -61,7 +61,7 @@ network options (with --model):
   --remove-class C        erase class C (all of it, or --class-fraction F of it)
   --remove-fraction F     erase a random fraction F of the training set
   --removal-seed S        seed of the removal draw (default: --seed)
-  --epsilon-sweep a,b,c   ε values (default 0.001 … 10, 41 log-spaced values)
+  --epsilon-sweep a,b,c   ε values (default 0.001 … 10, 81 log-spaced values)
   --calibrate-trials T    choose ε held out (default 0: off): T more removals of the request's
                           kind (a random fraction: other removal seeds; part of a class: other
                           draws from that class; a whole class: other whole classes; a file:

@@ -31,12 +31,14 @@ test('logSoftmaxRows matches log(exp(z)/Σexp(z)) and survives large logits', ()
   assert.equal(big[1], -1000);
 });
 
-test('the network ε grid runs from 0.001 to 10, ten values per decade', () => {
+test('the network ε grid runs from 0.001 to 10, twenty values per decade', () => {
   const grid = networkEpsilonGrid();
-  assert.equal(grid.length, 41);
+  assert.equal(grid.length, 81);
   assert.equal(grid[0], 0.001);
-  assert.equal(grid[10], 0.01);
-  assert.equal(grid[40], 10);
+  assert.equal(grid[20], 0.01);
+  assert.equal(grid[60], 1);
+  assert.equal(grid[80], 10);
+  assert.equal(grid[21], 0.0112202); // 10^(−2 + 1/20), six significant digits
   assert.ok(grid.every((v, i) => i === 0 || v > (grid[i - 1] as number)));
 });
 
