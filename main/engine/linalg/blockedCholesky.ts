@@ -46,13 +46,13 @@ export interface BlockedFactor {
   block: number;
   /** L, row-major, zero above the diagonal: the input's own array when `overwrite` allowed it. */
   l: Float64Array;
-  /** Inverse of diagonal block t (rows t·block …), row-major, lower. */
+  /** Inverse of diagonal block t (rows t·block …), row-major, lower (in the workspace, when one is given). */
   diagonalInverses: Float64Array[];
 }
 
 /**
- * Copies rows [r0, r1) × columns [c0, c1) of a row-major d-column matrix into float32 (row by
- * row, natively), into the front of `scratch`: the products copy their operands, so one scratch
+ * Copies rows [r0, r1) × columns [c0, c1) of a row-major d-column matrix into float32, into the
+ * front of `scratch`: the products copy their operands, so one scratch
  * buffer per operand serves every step without allocating.
  */
 function block32(
@@ -66,13 +66,21 @@ function block32(
 ): Float32Array {
   const w = c1 - c0;
   const out = scratch.subarray(0, (r1 - r0) * w);
-  for (let r = r0; r < r1; r++) out.set(src.subarray(r * d + c0, r * d + c1), (r - r0) * w);
+  // Element by element rather than set(subarray) per row: no view allocated per row.
+  for (let r = r0; r < r1; r++) {
+    const from = r * d + c0;
+    const to = (r - r0) * w;
+    for (let j = 0; j < w; j++) out[to + j] = src[from + j] as number;
+  }
   return out;
 }
 
-/** Inverse of a small lower-triangular float64 matrix, row-major, by forward substitution. */
-export function lowerInverseSmall(l: Float64Array, b: number): Float64Array {
-  const x = new Float64Array(b * b);
+/**
+ * Inverse of a small lower-triangular float64 matrix, row-major, by forward substitution; into
+ * `out` (b×b, cleared first) when given.
+ */
+export function lowerInverseSmall(l: Float64Array, b: number, out?: Float64Array): Float64Array {
+  const x = out ? out.fill(0) : new Float64Array(b * b);
   for (let c = 0; c < b; c++) {
     x[c * b + c] = 1 / (l[c * b + c] as number);
     for (let i = c + 1; i < b; i++) {
@@ -114,29 +122,34 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
   const left = f32(ws, 'chol.left', d * nb);
   const l21 = f32(ws, 'chol.l21', d * nb);
   const right = f32(ws, 'chol.right', d * nb);
+  // The diagonal blocks' work (at most nb×nb each) and their inverses, one after another, reused
+  // from block to block rather than allocated for each diagonal block.
+  const diagonal = f64(ws, 'chol.a11', nb * nb);
+  const inverses = f64(ws, 'chol.dinv', Math.ceil(d / nb) * nb * nb);
+  const transposed = f32(ws, 'chol.l11invT', nb * nb);
   const diagonalInverses: Float64Array[] = [];
-  for (let k = 0; k < d; k += nb) {
+  for (let t = 0, k = 0; k < d; t++, k += nb) {
     const b = Math.min(nb, d - k);
     const m = d - k - b;
-    const a11 = new Float64Array(b * b);
+    const a11 = diagonal.subarray(0, b * b);
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) a11[i * b + j] = s[(k + i) * d + k + j] as number;
     let l11: Float64Array;
     try {
-      l11 = cholesky(a11, b, what);
+      l11 = cholesky(a11, b, what, a11); // in place
     } catch (e) {
       if (e instanceof SsseError && e.code === 'NUMERIC') {
         throw new SsseError('NUMERIC', e.message.replace(/pivot (\d+)/, (_m, p: string) => `pivot ${k + Number(p)}`));
       }
       throw e;
     }
-    const l11inv = lowerInverseSmall(l11, b);
+    const l11inv = lowerInverseSmall(l11, b, inverses.subarray(t * nb * nb, t * nb * nb + b * b));
     diagonalInverses.push(l11inv);
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) s[(k + i) * d + k + j] = l11[i * b + j] as number;
     if (m === 0) break;
     // L₂₁ = A₂₁·L₁₁⁻ᵀ: (m×b)·(b×b), written over A₂₁, kept in float32 (and transposed) for the
     // update.
     const a21 = block32(s, d, k + b, d, k, k + b, left);
-    const l11invT = new Float32Array(b * b);
+    const l11invT = transposed.subarray(0, b * b).fill(0);
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) l11invT[j * b + i] = l11inv[i * b + j] as number;
     const l21v = l21.subarray(0, m * b);
     const l21T = right.subarray(0, b * m);
@@ -192,6 +205,7 @@ export function blockedLowerInverse(factor: BlockedFactor, options: BlockedOptio
   const ws = options.workspace;
   const x = resultArray(d, options.out, 'blockedLowerInverse');
   const rowScratch = f32(ws, 'trinv.row', nb * d);
+  const diagonal32 = f32(ws, 'trinv.dinv32', nb * nb);
   for (let t = 0, k = 0; k < d; t++, k += nb) {
     const b = Math.min(nb, d - k);
     const dinv = diagonalInverses[t] as Float64Array;
@@ -201,7 +215,8 @@ export function blockedLowerInverse(factor: BlockedFactor, options: BlockedOptio
     // tmp = L[i, 0:i]·X[0:i, 0:i] (b×k), kept in the same scratch: lRow is consumed by then.
     const tmp = rowScratch.subarray(0, b * k);
     withProduct({ data: lRow, rows: b, cols: k }, { data: x, rows: k, cols: k, stride: d }, (p) => tmp.set(p), options.onMatMul);
-    const dinv32 = Float32Array.from(dinv);
+    const dinv32 = diagonal32.subarray(0, b * b);
+    dinv32.set(dinv);
     withProduct(
       { data: dinv32, rows: b, cols: b },
       { data: tmp, rows: b, cols: k },

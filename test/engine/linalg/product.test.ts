@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { blockedSpdInverse } from '../../../main/engine/linalg/blockedCholesky.js';
 import { weightedGramPanels } from '../../../main/engine/linalg/gram.js';
-import { gemm, product, productEngine, readTensor, withProduct } from '../../../main/engine/linalg/product.js';
+import { gemm, operandTensor, product, productEngine, readTensor, withProduct } from '../../../main/engine/linalg/product.js';
 import { denseWeightedGram, matMul, randomFeatures, randomMatrix, relFrob, spdWithCondition, xorshift32 } from '../../helpers/reference.js';
 
 describe('product: tfjs matMul on wasm, JavaScript float64 gemm on the cpu backend', () => {
@@ -106,6 +106,35 @@ describe('withProduct / readTensor: products handed over without copies', () => 
     } finally {
       ints.dispose();
     }
+  });
+
+  test('operandTensor writes contiguous and strided operands (rows starting anywhere) into tensors equal to the gathered values', async () => {
+    // A 9×12 matrix: rows 2..7 × columns 4..10 (strided), rows 2..7 whole (contiguous, starting at
+    // row 2 through col0), and the whole matrix. The tensor's values must be exactly the
+    // gathered floats, on wasm (written into the heap) and on cpu (tf.tensor2d).
+    const big = Float32Array.from(randomMatrix(9, 12, 7));
+    const cases = [
+      { x: { data: big, rows: 5, cols: 6, stride: 12, col0: 2 * 12 + 4 }, r0: 2, c0: 4 },
+      { x: { data: big, rows: 5, cols: 12, col0: 2 * 12 }, r0: 2, c0: 0 },
+      { x: { data: big, rows: 9, cols: 12 }, r0: 0, c0: 0 },
+    ];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await initBackend(backend);
+      const before = tf.memory().numTensors;
+      for (const { x, r0, c0 } of cases) {
+        const expected: number[] = [];
+        for (let r = 0; r < x.rows; r++) for (let c = 0; c < x.cols; c++) expected.push(big[(r0 + r) * 12 + c0 + c] as number);
+        const t = operandTensor(x, 1);
+        try {
+          assert.deepEqual(t.shape, [x.rows, x.cols]);
+          assert.deepEqual(Array.from(t.dataSync()), expected, `${backend}: ${x.rows}×${x.cols} at (${r0}, ${c0})`);
+        } finally {
+          t.dispose();
+        }
+      }
+      assert.equal(tf.memory().numTensors, before, `${backend}: no tensor left`);
+    }
+    await initBackend('wasm');
   });
 
   test('inner dimensions that differ are refused, naming both shapes', () => {
