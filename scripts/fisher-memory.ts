@@ -74,17 +74,18 @@ function runs(dir: string, count: number, configs: string[]): void {
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
   const child = path.join(DIST, 'bench', 'fisherChild.js');
   const list = configs.length > 0 ? configs : ['1:0:streamed', '1:0:memory', '10:0:memory', '10:0:streamed', '10:2:memory', '10:2:streamed'];
-  const results = new Map<string, { inc: number[]; wall: number[]; before: number[] }>();
+  const results = new Map<string, { inc: number[]; wall: number[]; cpu: number[]; before: number[] }>();
   // Interleaved: one run of every configuration per round, so that a changing load affects all alike.
   for (let r = 0; r < count; r++) {
     for (const config of list) {
       const [blocks, workers, mode] = config.split(':');
       const res = spawnSync(process.execPath, [child, ...childArgs(dir, meta, Number(blocks), Number(workers), mode ?? 'memory')], { encoding: 'utf8', cwd: ROOT });
       if (res.status !== 0) throw new Error(`fisherChild ${config} failed: ${res.stderr}`);
-      const out = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { increase_bytes: number; wall_s: number; before_bytes: number };
-      const entry = results.get(config) ?? { inc: [], wall: [], before: [] };
+      const out = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { increase_bytes: number; wall_s: number; cpu_s: number; before_bytes: number };
+      const entry = results.get(config) ?? { inc: [], wall: [], cpu: [], before: [] };
       entry.inc.push(out.increase_bytes / 1e6);
       entry.wall.push(out.wall_s);
+      entry.cpu.push(out.cpu_s);
       entry.before.push(out.before_bytes / 1e6);
       results.set(config, entry);
     }
@@ -93,7 +94,7 @@ function runs(dir: string, count: number, configs: string[]): void {
   for (const [config, e] of results) {
     process.stdout.write(
       `${config.padEnd(14)} increase median ${median(e.inc).toFixed(1)} MB [${e.inc.map((x) => x.toFixed(1)).join(', ')}]` +
-        `  before ${median(e.before).toFixed(1)} MB  wall ${median(e.wall).toFixed(2)} s [${e.wall.map((x) => x.toFixed(2)).join(', ')}]\n`,
+        `  before ${median(e.before).toFixed(1)} MB  wall ${median(e.wall).toFixed(2)} s [${e.wall.map((x) => x.toFixed(2)).join(', ')}]  CPU ${median(e.cpu).toFixed(2)} s\n`,
     );
   }
 }
