@@ -83,10 +83,11 @@ export function product(
 /**
  * An operand of `withProduct`: `rows` rows of `cols` values taken from row-major `data`, row r
  * starting at r·stride + col0 (stride defaults to cols, col0 to 0). A sub-block of a larger matrix
- * is named in place, without copying it in JavaScript.
+ * is named in place, without copying it in JavaScript. Float64 data is rounded to float32 as it is
+ * written into the product's operand (the products are float32 on every engine's input side).
  */
 export interface Operand {
-  data: Float32Array;
+  data: Float32Array | Float64Array;
   rows: number;
   cols: number;
   stride?: number;
@@ -95,13 +96,13 @@ export interface Operand {
 
 /**
  * Scratch for gathering strided operands for the javascript engine (gemm wants contiguous
- * arrays), one per operand position, grown as needed and kept (at most the largest operand, d²
+ * arrays) and for tensor backends other than wasm, one per operand position, grown as needed and kept (at most the largest operand, d²
  * floats for a Fisher block) on each thread. Backend products do not use it: their operands are
  * written straight into tensors (operandTensor). Not tf.slice: the wasm backend's Slice kernel
  * first copies its whole input out of the heap into a fresh JavaScript array (readSync), which
  * costs a copy and leaves garbage the size of the input every call.
  */
-const gatherScratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+const gatherScratch: Float32Array[] = [new Float32Array(0), new Float32Array(0), new Float32Array(0)];
 
 /** Copies the operand's rows into `out` (rows×cols, contiguous), element by element: no views allocated per row. */
 function gatherRows(x: Operand, out: Float32Array): void {
@@ -120,23 +121,26 @@ function isContiguous(x: Operand): boolean {
   return (x.stride ?? x.cols) === x.cols;
 }
 
-function rowsAsSubarray(x: Operand): Float32Array {
+function rowsAsSubarray(x: Operand): Float32Array | Float64Array {
   const col0 = x.col0 ?? 0;
   return x.data.subarray(col0, col0 + x.rows * x.cols);
 }
 
 /**
- * The operand as one contiguous rows×cols array: a subarray of its data when it already is one,
- * else its rows gathered into `scratch(length)`.
+ * The operand as one contiguous rows×cols float32 array: a subarray of its data when it already
+ * is one, else its rows gathered (and float64 rounded to float32) into `scratch(length)`.
  */
 function contiguous(x: Operand, scratch: (length: number) => Float32Array): Float32Array {
-  if (isContiguous(x)) return rowsAsSubarray(x);
+  if (isContiguous(x) && x.data instanceof Float32Array) return x.data.subarray(x.col0 ?? 0, (x.col0 ?? 0) + x.rows * x.cols);
   const out = scratch(x.rows * x.cols);
   gatherRows(x, out);
   return out;
 }
 
-function gatherScratchFor(position: 0 | 1): (length: number) => Float32Array {
+/** Operand positions with scratch of their own: the operands of one product (or chain) use different ones. */
+type Position = 0 | 1 | 2;
+
+function gatherScratchFor(position: Position): (length: number) => Float32Array {
   return (length) => {
     let scratch = gatherScratch[position] as Float32Array;
     if (scratch.length < length) {
@@ -162,7 +166,7 @@ function wasmHeap(backend: BackendWasm): ArrayBuffer | null {
  * (strided ones gathered into the scratch of `position`: give the two operands of one product
  * different positions).
  */
-export function operandTensor(x: Operand, position: 0 | 1 = 0): tf.Tensor2D {
+export function operandTensor(x: Operand, position: Position = 0): tf.Tensor2D {
   const backend = tf.backend();
   if (backend instanceof BackendWasm) {
     const shape = [x.rows, x.cols];
@@ -207,6 +211,36 @@ export function withProduct<T>(
     return use(gemm(contiguous(a, gatherScratchFor(0)), a.rows, a.cols, contiguous(b, gatherScratchFor(1)), b.cols));
   }
   const out = tf.tidy(() => tf.matMul(operandTensor(a, 0), operandTensor(b, 1)));
+  try {
+    return readTensor(out, use);
+  } finally {
+    out.dispose();
+  }
+}
+
+/**
+ * Hands A·(B·C) to `use`, as withProduct does A·B: on the backends B·C stays a tensor, never read
+ * out and written back (on wasm, `use` gets a view of the heap); the javascript engine rounds B·C
+ * to float32 before the second product, as a backend would. onMatMul is told B·C's shape, then
+ * A·(B·C)'s.
+ */
+export function withProductOfThree<T>(
+  a: Operand,
+  b: Operand,
+  c: Operand,
+  use: (abc: Float32Array | Float64Array) => T,
+  onMatMul?: (shape: MatMulShape) => void,
+): T {
+  if (b.cols !== c.rows || a.cols !== b.rows) {
+    throw new SsseError('BAD_ARGUMENT', `withProductOfThree: the inner dimensions differ (${a.rows}×${a.cols} times ${b.rows}×${b.cols} times ${c.rows}×${c.cols})`);
+  }
+  onMatMul?.([b.rows, b.cols, c.cols]);
+  onMatMul?.([a.rows, a.cols, c.cols]);
+  if (productEngine() === 'javascript') {
+    const bc = Float32Array.from(gemm(contiguous(b, gatherScratchFor(1)), b.rows, b.cols, contiguous(c, gatherScratchFor(2)), c.cols));
+    return use(gemm(contiguous(a, gatherScratchFor(0)), a.rows, a.cols, bc, c.cols));
+  }
+  const out = tf.tidy(() => tf.matMul(operandTensor(a, 0), tf.matMul(operandTensor(b, 1), operandTensor(c, 2))));
   try {
     return readTensor(out, use);
   } finally {
