@@ -24,9 +24,10 @@ import { fastFisherBlock } from '../main/engine/linear/fisherFast.js';
  * At the end it prints the state at the highest sample against the baseline, and VmHWM (the true
  * peak, which falls between samples) against the baseline, as fisherChild measures it.
  *
- * Arguments: FEATURES LABELS n d A THETA [--pregrow-wasm MB] [--blocks-twice] [--markers]
+ * Arguments: FEATURES LABELS n d A THETA [--pregrow-wasm MB] [--blocks-twice] [--markers] [--wasm-trace]
  * --pregrow-wasm grows the wasm heap (and touches it) before the baseline, to show how much of
- * the increase is the heap's first growth.
+ * the increase is the heap's first growth; --wasm-trace prints the wasm heap's resident size
+ * wherever a sample finds it grown (slow: it reads smaps at every product).
  */
 
 interface Smaps {
@@ -188,7 +189,15 @@ async function main(): Promise<void> {
   const hwmBase = vmHwm();
   let best = base;
   let smapsAt = base.rss;
+  // --wasm-trace: the wasm heap's resident size at every sample, printed where it grew.
+  const wasmTrace = args.includes('--wasm-trace');
+  let wasmResident = base.smaps?.wasm ?? 0;
   const take = (where: string): void => {
+    if (wasmTrace) {
+      const now = smaps().wasm;
+      if (now > wasmResident) process.stdout.write(`wasm heap resident ${MB(now)} MB (+${MB(now - wasmResident)}) at ${where}\n`);
+      wasmResident = Math.max(wasmResident, now);
+    }
     const rss = process.memoryUsage().rss;
     if (rss <= best.rss) return;
     const withSmaps = rss > smapsAt + (2 << 20);
@@ -203,7 +212,16 @@ async function main(): Promise<void> {
   const column = new Float64Array(n);
   const afterBlock: Sample[] = [];
   let products = 0;
+  const secondPass: string[] = [];
   for (let pass = 0; pass < passes; pass++) {
+    if (pass === 1) {
+      // The second build's own peak, over what the first one left: as fisherChild measures the
+      // first (a full collection, then the high-water mark reset).
+      collectGarbage();
+      const start = process.memoryUsage().rss;
+      fs.writeFileSync('/proc/self/clear_refs', '5');
+      secondPass.push(`${MB(start)}`);
+    }
     for (let a = 0; a < A; a++) {
       for (let i = 0; i < n; i++) column[i] = weights[i * A + a] as number;
       let inBlock = 0;
@@ -224,6 +242,9 @@ async function main(): Promise<void> {
   }
   const wall = (performance.now() - t0) / 1e3;
   const hwm = vmHwm();
+  if (secondPass.length > 0) {
+    process.stdout.write(`second pass (the same blocks again, same process): peak +${MB(hwm - Number(secondPass[0]) * 1e6)} MB over its start (${secondPass[0]} MB)\n`);
+  }
   if (!best.smaps) best = { ...best, smaps: smaps() };
   process.stdout.write(`n=${n} d=${d} A=${A} passes=${passes} products=${products} wall ${wall.toFixed(2)} s; pregrown wasm ${MB(pregrow)} MB\n`);
   process.stdout.write(`workspace holds ${MB(workspace.bytes)} MB; out ${MB(out.byteLength)} MB; weights ${MB(weights.byteLength)} MB\n`);
@@ -231,7 +252,7 @@ async function main(): Promise<void> {
   diff('highest sample', best, base);
   for (const s of afterBlock.slice(0, 2)) diff('after block', s, base);
   if (afterBlock.length > 2) diff('after last block', afterBlock[afterBlock.length - 1] as Sample, base);
-  process.stdout.write(`VmHWM − baseline rss (what fisherChild reports): +${MB(hwm - base.rss)} MB (clear_refs reset at ${MB(hwmBase)})\n`);
+  if (passes === 1) process.stdout.write(`VmHWM − baseline rss (what fisherChild reports): +${MB(hwm - base.rss)} MB (clear_refs reset at ${MB(hwmBase)})\n`);
 }
 
 main().catch((e: unknown) => {

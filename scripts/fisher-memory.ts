@@ -11,7 +11,7 @@ import { trainLinear } from '../main/engine/linear/train.js';
  * or dist/bench/probeFisherMemory.js, several times per configuration, and prints the medians.
  *
  *   npx tsx scripts/fisher-memory.ts prepare DIR [DATASET] [ROWS]   θ*, features and labels files (as bench/run.ts writes them)
- *   npx tsx scripts/fisher-memory.ts runs DIR [RUNS] [CONFIG…]      CONFIG: blocks:workers:mode, e.g. 1:0:streamed 10:2:memory
+ *   npx tsx scripts/fisher-memory.ts runs DIR [RUNS] [CONFIG…]      CONFIG: blocks:workers:mode[:builds], e.g. 1:0:streamed 10:2:memory 10:0:streamed:2
  *   npx tsx scripts/fisher-memory.ts probe DIR [BLOCKS]             one probe run (bench/probeFisherMemory.ts)
  *
  * Build first (npm run build): the children run from dist/, as in the benchmark, or from the tree
@@ -49,7 +49,7 @@ async function prepare(dir: string, dataset: string, rows: number): Promise<void
   process.stdout.write(`wrote ${dir}: n=${n} d=${d} A=${A}\n`);
 }
 
-function childArgs(dir: string, meta: Meta, blocks: number, workers: number, mode: string): string[] {
+function childArgs(dir: string, meta: Meta, blocks: number, workers: number, mode: string, builds = 1): string[] {
   const one = blocks === 1;
   return [
     path.join(dir, 'features.bin'),
@@ -61,6 +61,7 @@ function childArgs(dir: string, meta: Meta, blocks: number, workers: number, mod
     String(workers),
     path.join(dir, one ? 'theta1.bin' : 'theta.bin'),
     mode,
+    String(builds),
   ];
 }
 
@@ -78,8 +79,8 @@ function runs(dir: string, count: number, configs: string[]): void {
   // Interleaved: one run of every configuration per round, so that a changing load affects all alike.
   for (let r = 0; r < count; r++) {
     for (const config of list) {
-      const [blocks, workers, mode] = config.split(':');
-      const res = spawnSync(process.execPath, [child, ...childArgs(dir, meta, Number(blocks), Number(workers), mode ?? 'memory')], { encoding: 'utf8', cwd: ROOT });
+      const [blocks, workers, mode, builds] = config.split(':');
+      const res = spawnSync(process.execPath, [child, ...childArgs(dir, meta, Number(blocks), Number(workers), mode ?? 'memory', Number(builds ?? 1))], { encoding: 'utf8', cwd: ROOT });
       if (res.status !== 0) throw new Error(`fisherChild ${config} failed: ${res.stderr}`);
       const out = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { increase_bytes: number; wall_s: number; cpu_s: number; before_bytes: number };
       const entry = results.get(config) ?? { inc: [], wall: [], cpu: [], before: [] };
