@@ -1,6 +1,6 @@
 import { SsseError } from '../errors.js';
 import { cholesky } from './cholesky.js';
-import { withProduct, type MatMulShape } from './product.js';
+import { withProduct, withProductOfThree, type MatMulShape } from './product.js';
 import { mirrorTriangle } from './symmetric.js';
 import { f32, f64, type Workspace } from './workspace.js';
 
@@ -46,33 +46,16 @@ export interface BlockedFactor {
   block: number;
   /** L, row-major, zero above the diagonal: the input's own array when `overwrite` allowed it. */
   l: Float64Array;
-  /** Inverse of diagonal block t (rows t·block …), row-major, lower. */
+  /** Inverse of diagonal block t (rows t·block …), row-major, lower (in the workspace, when one is given). */
   diagonalInverses: Float64Array[];
 }
 
 /**
- * Copies rows [r0, r1) × columns [c0, c1) of a row-major d-column matrix into float32 (row by
- * row, natively), into the front of `scratch`: the products copy their operands, so one scratch
- * buffer per operand serves every step without allocating.
+ * Inverse of a small lower-triangular float64 matrix, row-major, by forward substitution; into
+ * `out` (b×b, cleared first) when given.
  */
-function block32(
-  src: Float32Array | Float64Array,
-  d: number,
-  r0: number,
-  r1: number,
-  c0: number,
-  c1: number,
-  scratch: Float32Array,
-): Float32Array {
-  const w = c1 - c0;
-  const out = scratch.subarray(0, (r1 - r0) * w);
-  for (let r = r0; r < r1; r++) out.set(src.subarray(r * d + c0, r * d + c1), (r - r0) * w);
-  return out;
-}
-
-/** Inverse of a small lower-triangular float64 matrix, row-major, by forward substitution. */
-export function lowerInverseSmall(l: Float64Array, b: number): Float64Array {
-  const x = new Float64Array(b * b);
+export function lowerInverseSmall(l: Float64Array, b: number, out?: Float64Array): Float64Array {
+  const x = out ? out.fill(0) : new Float64Array(b * b);
   for (let c = 0; c < b; c++) {
     x[c * b + c] = 1 / (l[c * b + c] as number);
     for (let i = c + 1; i < b; i++) {
@@ -111,37 +94,39 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
     s = f64(ws, 'chol.s', d * d);
     s.set(a);
   }
-  const left = f32(ws, 'chol.left', d * nb);
-  const l21 = f32(ws, 'chol.l21', d * nb);
   const right = f32(ws, 'chol.right', d * nb);
+  // The diagonal blocks' work (at most nb×nb each) and their inverses, one after another, reused
+  // from block to block rather than allocated for each diagonal block.
+  const diagonal = f64(ws, 'chol.a11', nb * nb);
+  const inverses = f64(ws, 'chol.dinv', Math.ceil(d / nb) * nb * nb);
+  const transposed = f32(ws, 'chol.l11invT', nb * nb);
   const diagonalInverses: Float64Array[] = [];
-  for (let k = 0; k < d; k += nb) {
+  for (let t = 0, k = 0; k < d; t++, k += nb) {
     const b = Math.min(nb, d - k);
     const m = d - k - b;
-    const a11 = new Float64Array(b * b);
+    const a11 = diagonal.subarray(0, b * b);
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) a11[i * b + j] = s[(k + i) * d + k + j] as number;
     let l11: Float64Array;
     try {
-      l11 = cholesky(a11, b, what);
+      l11 = cholesky(a11, b, what, a11); // in place
     } catch (e) {
       if (e instanceof SsseError && e.code === 'NUMERIC') {
         throw new SsseError('NUMERIC', e.message.replace(/pivot (\d+)/, (_m, p: string) => `pivot ${k + Number(p)}`));
       }
       throw e;
     }
-    const l11inv = lowerInverseSmall(l11, b);
+    const l11inv = lowerInverseSmall(l11, b, inverses.subarray(t * nb * nb, t * nb * nb + b * b));
     diagonalInverses.push(l11inv);
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) s[(k + i) * d + k + j] = l11[i * b + j] as number;
     if (m === 0) break;
-    // L₂₁ = A₂₁·L₁₁⁻ᵀ: (m×b)·(b×b), written over A₂₁, kept in float32 (and transposed) for the
-    // update.
-    const a21 = block32(s, d, k + b, d, k, k + b, left);
-    const l11invT = new Float32Array(b * b);
+    // L₂₁ = A₂₁·L₁₁⁻ᵀ: (m×b)·(b×b), written over A₂₁ and, transposed in float32, kept for the
+    // update. A₂₁ and then L₂₁ are read in place from s (product.ts rounds them to float32 as it
+    // writes the operands: L₂₁ so read equals the float32 panel the backend returned).
+    const l11invT = transposed.subarray(0, b * b).fill(0);
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) l11invT[j * b + i] = l11inv[i * b + j] as number;
-    const l21v = l21.subarray(0, m * b);
     const l21T = right.subarray(0, b * m);
     withProduct(
-      { data: a21, rows: m, cols: b },
+      { data: s, rows: m, cols: b, stride: d, col0: (k + b) * d + k },
       { data: l11invT, rows: b, cols: b },
       (panel) => {
         for (let i = 0; i < m; i++) {
@@ -149,7 +134,6 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
           for (let j = 0; j < b; j++) {
             const v = panel[i * b + j] as number;
             s[row + j] = v;
-            l21v[i * b + j] = v;
             l21T[j * m + i] = v;
           }
         }
@@ -158,7 +142,7 @@ export function blockedCholesky(a: Float32Array | Float64Array, d: number, optio
     );
     // A₂₂ −= L₂₁·L₂₁ᵀ, lower triangle, in float64.
     withProduct(
-      { data: l21v, rows: m, cols: b },
+      { data: s, rows: m, cols: b, stride: d, col0: (k + b) * d + k },
       { data: l21T, rows: b, cols: m },
       (update) => {
         for (let i = 0; i < m; i++) {
@@ -189,22 +173,18 @@ function resultArray(d: number, out: Float32Array | undefined, fn: string): Floa
  */
 export function blockedLowerInverse(factor: BlockedFactor, options: BlockedOptions = {}): Float32Array {
   const { d, block: nb, l, diagonalInverses } = factor;
-  const ws = options.workspace;
   const x = resultArray(d, options.out, 'blockedLowerInverse');
-  const rowScratch = f32(ws, 'trinv.row', nb * d);
   for (let t = 0, k = 0; k < d; t++, k += nb) {
     const b = Math.min(nb, d - k);
     const dinv = diagonalInverses[t] as Float64Array;
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) x[(k + i) * d + k + j] = dinv[i * b + j] as number;
     if (k === 0) continue;
-    const lRow = block32(l, d, k, k + b, 0, k, rowScratch); // b×k
-    // tmp = L[i, 0:i]·X[0:i, 0:i] (b×k), kept in the same scratch: lRow is consumed by then.
-    const tmp = rowScratch.subarray(0, b * k);
-    withProduct({ data: lRow, rows: b, cols: k }, { data: x, rows: k, cols: k, stride: d }, (p) => tmp.set(p), options.onMatMul);
-    const dinv32 = Float32Array.from(dinv);
-    withProduct(
-      { data: dinv32, rows: b, cols: b },
-      { data: tmp, rows: b, cols: k },
+    // X[i, 0:i] = −L_ii⁻¹·(L[i, 0:i]·X[0:i, 0:i]): L's rows and L_ii⁻¹ read in place from the
+    // float64 factor, the inner product (b×k) kept on the backend between the two products.
+    withProductOfThree(
+      { data: dinv, rows: b, cols: b },
+      { data: l, rows: b, cols: k, stride: d, col0: k * d },
+      { data: x, rows: k, cols: k, stride: d },
       (row) => {
         for (let i = 0; i < b; i++) {
           const o = (k + i) * d;

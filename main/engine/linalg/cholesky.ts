@@ -10,13 +10,16 @@ import { SsseError } from '../errors.js';
 /**
  * Cholesky factor: returns L (row-major, lower triangle filled, upper zero) with A = L·Lᵀ.
  * Only the lower triangle of `a` is read. Throws NUMERIC naming the pivot when A is not
- * positive definite.
+ * positive definite. L is written into `out` when given, which may be `a` itself (each entry of
+ * A is read once, just before L's entry in the same place is written).
  */
-export function cholesky(a: Float64Array, d: number, what = 'matrix'): Float64Array {
+export function cholesky(a: Float64Array, d: number, what = 'matrix', out?: Float64Array): Float64Array {
   if (a.length !== d * d) {
     throw new SsseError('BAD_ARGUMENT', `cholesky: ${what} has ${a.length} entries, expected ${d}×${d}`);
   }
-  const l = new Float64Array(d * d);
+  if (out && out.length !== d * d) throw new SsseError('BAD_ARGUMENT', `cholesky: out has ${out.length} entries, expected ${d}×${d}`);
+  const l = out ?? new Float64Array(d * d);
+  if (out) for (let i = 0; i < d; i++) out.fill(0, i * d + i + 1, (i + 1) * d);
   for (let i = 0; i < d; i++) {
     const ri = i * d;
     for (let j = 0; j <= i; j++) {

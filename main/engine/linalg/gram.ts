@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SsseError } from '../errors.js';
-import { gemm, productEngine, readTensor, type MatMulShape } from './product.js';
+import { operandTensor, productEngine, readTensor, withProduct, type MatMulShape, type Operand } from './product.js';
 import { mirrorTriangle } from './symmetric.js';
 import { f32, f64, type Workspace } from './workspace.js';
 
@@ -106,7 +106,6 @@ export function weightedGramPanels(
   const ws = options.workspace;
   const xt = f32(ws, 'gram.xt', d * chunk);
   const rowScale = f32(ws, 'gram.scale', chunk);
-  const tile = f32(ws, 'gram.tile', chunk * Math.max(...bounds.slice(1).map((b, j) => b - (bounds[j] as number))));
   // acc[j] accumulates G[b_j:, b_j:b_{j+1}] across chunks on the backend (one SIMD add per
   // product); the javascript engine (cpu backend) adds its float64 products into G directly.
   const javascript = productEngine() === 'javascript';
@@ -138,19 +137,18 @@ export function weightedGramPanels(
       for (let j = 0; j < P; j++) {
         const b0 = bounds[j] as number;
         const w = (bounds[j + 1] as number) - b0;
-        const right = tile.subarray(0, c * w);
-        for (let i = 0; i < c; i++) {
-          const src = (r0 + i) * d;
-          right.set(features.subarray(src + b0, src + b0 + w), i * w);
-        }
-        options.onMatMul?.([d - b0, c, w]);
+        const left: Operand = { data: xtc.subarray(b0 * c), rows: d - b0, cols: c };
+        // The chunk's rows, columns b0 … b0 + w, read from the features where they are: written
+        // straight into the backend's tensor (product.ts), with no tile copied out first.
+        const right: Operand = { data: features, rows: c, cols: w, stride: d, col0: r0 * d + b0 };
         if (javascript) {
-          addLower(gemm(xtc.subarray(b0 * c), d - b0, c, right, w), b0, w);
+          withProduct(left, right, (panel) => addLower(panel, b0, w), options.onMatMul);
           continue;
         }
+        options.onMatMul?.([d - b0, c, w]);
         const prev = acc[j] ?? null;
         acc[j] = tf.tidy((): tf.Tensor2D => {
-          const product: tf.Tensor2D = tf.matMul(tf.tensor2d(xtc.subarray(b0 * c), [d - b0, c]), tf.tensor2d(right, [c, w]));
+          const product: tf.Tensor2D = tf.matMul(operandTensor(left, 0), operandTensor(right, 1));
           return prev ? (tf.add(prev, product) as tf.Tensor2D) : product;
         });
         prev?.dispose();

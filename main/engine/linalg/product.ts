@@ -83,10 +83,11 @@ export function product(
 /**
  * An operand of `withProduct`: `rows` rows of `cols` values taken from row-major `data`, row r
  * starting at r·stride + col0 (stride defaults to cols, col0 to 0). A sub-block of a larger matrix
- * is named in place, without copying it in JavaScript.
+ * is named in place, without copying it in JavaScript. Float64 data is rounded to float32 as it is
+ * written into the product's operand (the products are float32 on every engine's input side).
  */
 export interface Operand {
-  data: Float32Array;
+  data: Float32Array | Float64Array;
   rows: number;
   cols: number;
   stride?: number;
@@ -94,27 +95,52 @@ export interface Operand {
 }
 
 /**
- * Scratch for gathering strided operands, one per operand position, grown as needed and kept (at
- * most the largest operand, d² floats for a Fisher block) on each thread. Not tf.slice: the wasm
- * backend's Slice kernel first copies its whole input out of the heap into a fresh JavaScript
- * array (readSync), which costs a copy and leaves garbage the size of the input every call.
+ * Scratch for gathering strided operands for the javascript engine (gemm wants contiguous
+ * arrays) and for tensor backends other than wasm, one per operand position, grown as needed and kept (at most the largest operand, d²
+ * floats for a Fisher block) on each thread. Backend products do not use it: their operands are
+ * written straight into tensors (operandTensor). Not tf.slice: the wasm backend's Slice kernel
+ * first copies its whole input out of the heap into a fresh JavaScript array (readSync), which
+ * costs a copy and leaves garbage the size of the input every call.
  */
-const gatherScratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+const gatherScratch: Float32Array[] = [new Float32Array(0), new Float32Array(0), new Float32Array(0)];
 
-/**
- * The operand as one contiguous rows×cols array: a subarray of its data when it already is one,
- * else its rows gathered into `scratch(length)`.
- */
-function contiguous(x: Operand, scratch: (length: number) => Float32Array): Float32Array {
+/** Copies the operand's rows into `out` (rows×cols, contiguous), element by element: no views allocated per row. */
+function gatherRows(x: Operand, out: Float32Array): void {
   const stride = x.stride ?? x.cols;
   const col0 = x.col0 ?? 0;
-  if (stride === x.cols && col0 === 0) return x.data.subarray(0, x.rows * x.cols);
+  const { data, rows, cols } = x;
+  for (let r = 0; r < rows; r++) {
+    const src = r * stride + col0;
+    const dst = r * cols;
+    for (let c = 0; c < cols; c++) out[dst + c] = data[src + c] as number;
+  }
+}
+
+/** Rows that follow one another in `data` (a stride equal to the row length), wherever they start. */
+function isContiguous(x: Operand): boolean {
+  return (x.stride ?? x.cols) === x.cols;
+}
+
+function rowsAsSubarray(x: Operand): Float32Array | Float64Array {
+  const col0 = x.col0 ?? 0;
+  return x.data.subarray(col0, col0 + x.rows * x.cols);
+}
+
+/**
+ * The operand as one contiguous rows×cols float32 array: a subarray of its data when it already
+ * is one, else its rows gathered (and float64 rounded to float32) into `scratch(length)`.
+ */
+function contiguous(x: Operand, scratch: (length: number) => Float32Array): Float32Array {
+  if (isContiguous(x) && x.data instanceof Float32Array) return x.data.subarray(x.col0 ?? 0, (x.col0 ?? 0) + x.rows * x.cols);
   const out = scratch(x.rows * x.cols);
-  for (let r = 0; r < x.rows; r++) out.set(x.data.subarray(r * stride + col0, r * stride + col0 + x.cols), r * x.cols);
+  gatherRows(x, out);
   return out;
 }
 
-function gatherScratchFor(position: 0 | 1): (length: number) => Float32Array {
+/** Operand positions with scratch of their own: the operands of one product (or chain) use different ones. */
+type Position = 0 | 1 | 2;
+
+function gatherScratchFor(position: Position): (length: number) => Float32Array {
   return (length) => {
     let scratch = gatherScratch[position] as Float32Array;
     if (scratch.length < length) {
@@ -123,6 +149,41 @@ function gatherScratchFor(position: 0 | 1): (length: number) => Float32Array {
     }
     return scratch.subarray(0, length);
   };
+}
+
+/** The wasm backend's heap (HEAPU8 comes from the Emscripten module type, whose typings tfjs does not ship). */
+function wasmHeap(backend: BackendWasm): ArrayBuffer | null {
+  const heap = (backend.wasm as unknown as { HEAPU8?: Uint8Array }).HEAPU8;
+  return heap ? (heap.buffer as ArrayBuffer) : null;
+}
+
+/**
+ * The operand as a rows×cols float32 tensor on the backend in use (tracked like any tensor: call
+ * it inside tf.tidy or dispose it). On wasm the tensor's memory is allocated in the backend's heap
+ * and the rows are written there directly, strided or not: no JavaScript copy in between (a
+ * strided operand of a Fisher block is up to d² floats, 2.5 MB at d = 784, that would otherwise be
+ * gathered into a JavaScript scratch array first). Elsewhere tf.tensor2d of the contiguous rows
+ * (strided ones gathered into the scratch of `position`: give the two operands of one product
+ * different positions).
+ */
+export function operandTensor(x: Operand, position: Position = 0): tf.Tensor2D {
+  const backend = tf.backend();
+  if (backend instanceof BackendWasm) {
+    const shape = [x.rows, x.cols];
+    const dataId = backend.write(null, shape, 'float32'); // allocated, not initialised
+    const t = tf.engine().makeTensorFromDataId(dataId, shape, 'float32', backend) as tf.Tensor2D;
+    const info = backend.dataIdMap.get(dataId);
+    // Read after the allocation, which may have grown (and so replaced) the heap's buffer.
+    const heap = wasmHeap(backend);
+    if (info && heap) {
+      const view = new Float32Array(heap, info.memoryOffset, x.rows * x.cols);
+      if (isContiguous(x)) view.set(rowsAsSubarray(x));
+      else gatherRows(x, view);
+      return t;
+    }
+    t.dispose();
+  }
+  return tf.tensor2d(contiguous(x, gatherScratchFor(position)), [x.rows, x.cols]);
 }
 
 /**
@@ -146,10 +207,40 @@ export function withProduct<T>(
     throw new SsseError('BAD_ARGUMENT', `withProduct: the inner dimensions differ (${a.rows}×${a.cols} times ${b.rows}×${b.cols})`);
   }
   onMatMul?.([a.rows, a.cols, b.cols]);
-  const left = contiguous(a, gatherScratchFor(0));
-  const right = contiguous(b, gatherScratchFor(1));
-  if (productEngine() === 'javascript') return use(gemm(left, a.rows, a.cols, right, b.cols));
-  const out = tf.tidy(() => tf.matMul(tf.tensor2d(left, [a.rows, a.cols]), tf.tensor2d(right, [b.rows, b.cols])));
+  if (productEngine() === 'javascript') {
+    return use(gemm(contiguous(a, gatherScratchFor(0)), a.rows, a.cols, contiguous(b, gatherScratchFor(1)), b.cols));
+  }
+  const out = tf.tidy(() => tf.matMul(operandTensor(a, 0), operandTensor(b, 1)));
+  try {
+    return readTensor(out, use);
+  } finally {
+    out.dispose();
+  }
+}
+
+/**
+ * Hands A·(B·C) to `use`, as withProduct does A·B: on the backends B·C stays a tensor, never read
+ * out and written back (on wasm, `use` gets a view of the heap); the javascript engine rounds B·C
+ * to float32 before the second product, as a backend would. onMatMul is told B·C's shape, then
+ * A·(B·C)'s.
+ */
+export function withProductOfThree<T>(
+  a: Operand,
+  b: Operand,
+  c: Operand,
+  use: (abc: Float32Array | Float64Array) => T,
+  onMatMul?: (shape: MatMulShape) => void,
+): T {
+  if (b.cols !== c.rows || a.cols !== b.rows) {
+    throw new SsseError('BAD_ARGUMENT', `withProductOfThree: the inner dimensions differ (${a.rows}×${a.cols} times ${b.rows}×${b.cols} times ${c.rows}×${c.cols})`);
+  }
+  onMatMul?.([b.rows, b.cols, c.cols]);
+  onMatMul?.([a.rows, a.cols, c.cols]);
+  if (productEngine() === 'javascript') {
+    const bc = Float32Array.from(gemm(contiguous(b, gatherScratchFor(1)), b.rows, b.cols, contiguous(c, gatherScratchFor(2)), c.cols));
+    return use(gemm(contiguous(a, gatherScratchFor(0)), a.rows, a.cols, bc, c.cols));
+  }
+  const out = tf.tidy(() => tf.matMul(operandTensor(a, 0), tf.matMul(operandTensor(b, 1), operandTensor(c, 2))));
   try {
     return readTensor(out, use);
   } finally {
@@ -166,9 +257,8 @@ export function readTensor<T>(t: tf.Tensor, use: (values: Float32Array) => T): T
   const backend = tf.backend();
   if (backend instanceof BackendWasm) {
     const info = backend.dataIdMap.get(t.dataId);
-    // HEAPU8 comes from the Emscripten module type, whose typings tfjs does not ship.
-    const heap = (backend.wasm as unknown as { HEAPU8?: Uint8Array }).HEAPU8;
-    if (info && heap) return use(new Float32Array(heap.buffer, info.memoryOffset, t.size));
+    const heap = wasmHeap(backend);
+    if (info && heap) return use(new Float32Array(heap, info.memoryOffset, t.size));
   }
   return use(t.dataSync() as Float32Array);
 }

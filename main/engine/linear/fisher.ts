@@ -54,10 +54,10 @@ export function fisherWeights(
   labels: Uint8Array,
   curvature: Curvature,
 ): Float64Array {
-  const z = logits(model, features);
-  const out = new Float64Array(z.length);
-  for (let i = 0; i < z.length; i++) {
-    const p = sigmoid(z[i] as number);
+  // The weights replace the logits in their own array (n×A float64; no second one alongside).
+  const out = logits(model, features);
+  for (let i = 0; i < out.length; i++) {
+    const p = sigmoid(out[i] as number);
     out[i] = curvature === 'empirical' ? (p - (labels[i] as number)) ** 2 : p * (1 - p);
   }
   return out;

@@ -46,10 +46,13 @@ export interface FisherPlan {
 export const RUNTIME_BYTES_PER_WORKER = 40e6;
 
 /**
- * Working memory of one block in progress: the reused buffers (workspace.ts: float64 Gram and
- * factor, float32 L⁻¹, its transpose and a square scratch; gram.ts's transposed chunk) plus what
- * is allocated and dropped within a block (backend results). Measured on the reference machine
- * (wasm, d = 784): about 23 MB of buffers and 30 MB transient, i.e. ≈ 60·d² + 16·d·chunk bytes.
+ * Working memory of one block in progress, as a first build in a process needs it: the reused
+ * buffers (workspace.ts: the float64 Gram, which becomes the factor, the diagonal blocks'
+ * inverses, a few panels; gram.ts's transposed chunk) and the block's output, plus what a first
+ * build makes resident once per process (the compilers' memory, the backend's heap pages, V8's
+ * young generation). Measured on the reference machine (wasm, d = 784, a one-block build in a
+ * fresh process, bench/probeFisherMemory.ts): about 40 MB, of which 11 MB buffers, 8.6 MB wasm
+ * heap pages, 11 MB young generation and 8–12 MB compiler memory; ≈ 60·d² + 16·d·chunk bytes.
  */
 export function workingBytesPerBlock(d: number, n: number, plan: GramPlan = DEFAULT_GRAM_PLAN): number {
   const chunk = Math.min(n, plan.chunkRows);

@@ -47,17 +47,30 @@ export function sharedCopy<T extends Float32Array | Float64Array>(src: T): T {
 }
 
 /**
+ * The young generation of a Fisher worker's JavaScript heap (MB; V8 splits it into two semi-spaces
+ * of a third each). V8's default lets it grow to 2 × 16 MB, and a worker that churns through a
+ * few MB of short-lived objects per block (tfjs's bookkeeping of each product, the first block's
+ * unoptimised arithmetic) soon has all of it resident: that was about 6 MB of each worker's peak
+ * (measured on the reference machine, wasm, 6,000 × 784: a 2-worker streamed build +105–109 MB
+ * with the default, +94–96 MB with 6 MB; scripts/fisher-memory.ts). A worker's own objects are its
+ * block's few buffers and its backend, so a small young generation costs a few scavenges of under
+ * a millisecond each per block; worker start-up and build times measured the same within noise.
+ */
+export const FISHER_WORKER_YOUNG_GENERATION_MB = 6;
+
+/**
  * The worker entry next to this file: fisherWorker.js when compiled, fisherWorker.ts when run
  * from source through tsx (tests, development), which the worker then loads through tsx too.
  */
-function startWorker(data: FisherWorkerData): Worker {
+export function startWorker(data: FisherWorkerData): Worker {
   const ext = path.extname(__filename);
   const file = path.join(__dirname, `fisherWorker${ext}`);
   if (!fs.existsSync(file)) throw new SsseError('RESOURCE', `the Fisher worker script is missing: ${file}`);
+  const options = { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: FISHER_WORKER_YOUNG_GENERATION_MB } };
   if (ext === '.ts') {
-    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData: data });
+    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, ...options });
   }
-  return new Worker(file, { workerData: data });
+  return new Worker(file, options);
 }
 
 export async function runFisherPool(

@@ -8,8 +8,10 @@ import {
   blockedLowerInverse,
   blockedSpdInverse,
   inverseFromLowerInverse,
+  lowerInverseSmall,
 } from '../../../main/engine/linalg/blockedCholesky.js';
 import type { MatMulShape } from '../../../main/engine/linalg/gram.js';
+import { Workspace } from '../../../main/engine/linalg/workspace.js';
 import { gaussJordanInverse, identity, matMul, randomSpd, relFrob, spdWithCondition, transpose, U32 } from '../../helpers/reference.js';
 
 
@@ -91,6 +93,29 @@ describe('blockedCholesky / blockedSpdInverse (float32 backend products, float64
     assert.equal(inv, out);
     assert.deepEqual(inv, kept);
     assert.throws(() => blockedSpdInverse(a, d, { block, out: new Float32Array(3) }), /out has 3 entries, expected/);
+  });
+
+  test('with a workspace reused from matrix to matrix: the same results as without, diagonal blocks included', () => {
+    // The diagonal blocks' factors, their inverses and their float32 copies live in the workspace
+    // and are overwritten by the next matrix: every call must give exactly what a fresh call does.
+    const ws = new Workspace();
+    for (const seed of [31, 32, 33]) {
+      const a = randomSpd(d, seed);
+      const fresh = blockedCholesky(a, d, { block });
+      const reused = blockedCholesky(a, d, { block, workspace: ws });
+      assert.deepEqual(reused.l, fresh.l, `seed ${seed}: L`);
+      assert.deepEqual(reused.diagonalInverses, fresh.diagonalInverses, `seed ${seed}: diagonal inverses`);
+      const out = new Float32Array(d * d);
+      assert.deepEqual(blockedSpdInverse(Float64Array.from(a), d, { block, workspace: ws, overwrite: true, out }), blockedSpdInverse(a, d, { block }), `seed ${seed}: A⁻¹`);
+    }
+  });
+
+  test('lowerInverseSmall into `out` clears stale entries and equals a fresh inverse', () => {
+    const b = 9;
+    const l = blockedCholesky(randomSpd(b, 34), b, { block: 16 }).l;
+    const out = new Float64Array(b * b).fill(-1);
+    assert.equal(lowerInverseSmall(l, b, out), out);
+    assert.deepEqual(out, lowerInverseSmall(l, b));
   });
 
   test('a block at least as large as the matrix is pure float64 (no backend product)', () => {

@@ -56,6 +56,20 @@ describe('cholesky (float64) against independent references', () => {
     assert.deepEqual(cholesky(garbled, d), cholesky(a, d));
   });
 
+  test('into `out`, and in place (out = a): the same L exactly, stale upper entries cleared', () => {
+    const d = 20;
+    const a = randomSpd(d, 4);
+    const fresh = cholesky(a, d);
+    const out = new Float64Array(d * d).fill(3); // stale contents, upper triangle included
+    assert.equal(cholesky(a, d, 'm', out), out);
+    assert.deepEqual(out, fresh);
+    const inPlace = Float64Array.from(a);
+    for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) inPlace[i * d + j] = -5; // not read, then cleared
+    assert.equal(cholesky(inPlace, d, 'm', inPlace), inPlace);
+    assert.deepEqual(inPlace, fresh, 'each entry of A is read before L overwrites it: bit for bit the same factor');
+    assert.throws(() => cholesky(a, d, 'm', new Float64Array(5)), (e: unknown) => e instanceof SsseError && e.code === 'BAD_ARGUMENT' && /out has 5 entries/.test(e.message));
+  });
+
   test('choleskySolve agrees with an LU (partial pivoting) solve', (t) => {
     for (const [d, seed] of [
       [50, 11],

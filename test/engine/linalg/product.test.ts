@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { blockedSpdInverse } from '../../../main/engine/linalg/blockedCholesky.js';
 import { weightedGramPanels } from '../../../main/engine/linalg/gram.js';
-import { gemm, product, productEngine, readTensor, withProduct } from '../../../main/engine/linalg/product.js';
+import { gemm, operandTensor, product, productEngine, readTensor, withProduct, withProductOfThree } from '../../../main/engine/linalg/product.js';
 import { denseWeightedGram, matMul, randomFeatures, randomMatrix, relFrob, spdWithCondition, xorshift32 } from '../../helpers/reference.js';
 
 describe('product: tfjs matMul on wasm, JavaScript float64 gemm on the cpu backend', () => {
@@ -106,6 +106,91 @@ describe('withProduct / readTensor: products handed over without copies', () => 
     } finally {
       ints.dispose();
     }
+  });
+
+  test('operandTensor writes contiguous and strided operands (rows starting anywhere) into tensors equal to the gathered values', async () => {
+    // A 9×12 matrix: rows 2..7 × columns 4..10 (strided), rows 2..7 whole (contiguous, starting at
+    // row 2 through col0), and the whole matrix. The tensor's values must be exactly the
+    // gathered floats, on wasm (written into the heap) and on cpu (tf.tensor2d).
+    const big = Float32Array.from(randomMatrix(9, 12, 7));
+    const cases = [
+      { x: { data: big, rows: 5, cols: 6, stride: 12, col0: 2 * 12 + 4 }, r0: 2, c0: 4 },
+      { x: { data: big, rows: 5, cols: 12, col0: 2 * 12 }, r0: 2, c0: 0 },
+      { x: { data: big, rows: 9, cols: 12 }, r0: 0, c0: 0 },
+    ];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await initBackend(backend);
+      const before = tf.memory().numTensors;
+      for (const { x, r0, c0 } of cases) {
+        const expected: number[] = [];
+        for (let r = 0; r < x.rows; r++) for (let c = 0; c < x.cols; c++) expected.push(big[(r0 + r) * 12 + c0 + c] as number);
+        const t = operandTensor(x, 1);
+        try {
+          assert.deepEqual(t.shape, [x.rows, x.cols]);
+          assert.deepEqual(Array.from(t.dataSync()), expected, `${backend}: ${x.rows}×${x.cols} at (${r0}, ${c0})`);
+        } finally {
+          t.dispose();
+        }
+      }
+      assert.equal(tf.memory().numTensors, before, `${backend}: no tensor left`);
+    }
+    await initBackend('wasm');
+  });
+
+  test('float64 operands are rounded to float32 as they are written, strided or not', async () => {
+    const big = Float64Array.from(randomMatrix(6, 8, 9), (v) => v / 3); // not float32-exact
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await initBackend(backend);
+      for (const x of [
+        { data: big, rows: 6, cols: 8 },
+        { data: big, rows: 4, cols: 3, stride: 8, col0: 8 + 2 },
+      ]) {
+        const expected: number[] = [];
+        const stride = x.stride ?? x.cols;
+        const col0 = x.col0 ?? 0;
+        for (let r = 0; r < x.rows; r++) for (let c = 0; c < x.cols; c++) expected.push(Math.fround(big[r * stride + col0 + c] as number));
+        const t = operandTensor(x);
+        try {
+          assert.deepEqual(Array.from(t.dataSync()), expected, `${backend}: ${x.rows}×${x.cols}`);
+        } finally {
+          t.dispose();
+        }
+      }
+    }
+    await initBackend('wasm');
+  });
+
+  test('withProductOfThree is A·(B·C) with B·C rounded to float32 between the products, shapes reported in order', async () => {
+    // A 5×4 float64 (strided in a 5×6), B 4×7 float32, C 7×3 float32 (strided in a 7×5).
+    const aBig = Float64Array.from(randomMatrix(5, 6, 11));
+    const b = Float32Array.from(randomMatrix(4, 7, 12));
+    const cBig = Float32Array.from(randomMatrix(7, 5, 13));
+    const a = new Float64Array(5 * 4);
+    for (let r = 0; r < 5; r++) for (let j = 0; j < 4; j++) a[r * 4 + j] = Math.fround(aBig[r * 6 + 1 + j] as number);
+    const c = new Float64Array(7 * 3);
+    for (let r = 0; r < 7; r++) for (let j = 0; j < 3; j++) c[r * 3 + j] = cBig[r * 5 + 2 + j] as number;
+    // Reference: float64 throughout, B·C rounded to float32 as the engines do.
+    const bc = matMul(Float64Array.from(b), c, 4, 7, 3).map((v) => Math.fround(v));
+    const ref = matMul(a, bc, 5, 4, 3);
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await initBackend(backend);
+      const before = tf.memory().numTensors;
+      const shapes: number[][] = [];
+      const got = withProductOfThree(
+        { data: aBig, rows: 5, cols: 4, stride: 6, col0: 1 },
+        { data: b, rows: 4, cols: 7 },
+        { data: cBig, rows: 7, cols: 3, stride: 5, col0: 2 },
+        (abc) => Float64Array.from(abc),
+        (s) => shapes.push(s),
+      );
+      // Sums of ≤ 7 float32 products: a few u₃₂ relative on wasm (float32 arithmetic); on cpu the
+      // only float32 step is B·C's rounding, which the reference repeats.
+      assert.ok(relFrob(got, ref) < (backend === 'wasm' ? 1e-6 : 1e-13), `${backend}: ${relFrob(got, ref)}`);
+      assert.deepEqual(shapes, [[4, 7, 3], [5, 4, 3]]);
+      assert.equal(tf.memory().numTensors, before, `${backend}: no tensor left`);
+    }
+    await initBackend('wasm');
+    assert.throws(() => withProductOfThree({ data: b, rows: 4, cols: 7 }, { data: b, rows: 4, cols: 7 }, { data: b, rows: 4, cols: 7 }, () => 0), /4×7 times 4×7 times 4×7/);
   });
 
   test('inner dimensions that differ are refused, naming both shapes', () => {

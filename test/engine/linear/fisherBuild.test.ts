@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { SsseError } from '../../../main/engine/errors.js';
 import { fisherInverse, fisherWeights } from '../../../main/engine/linear/fisher.js';
-import { runFisherPool } from '../../../main/engine/workers/fisherPool.js';
+import { FISHER_WORKER_YOUNG_GENERATION_MB, runFisherPool, startWorker } from '../../../main/engine/workers/fisherPool.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -205,6 +205,29 @@ describe('buildFisherInverse: in-process and on worker threads', () => {
       runFisherPool(features, () => { throw new SsseError('NUMERIC', 'weights failed'); }, n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4 }),
       (e: unknown) => e instanceof SsseError && /weights failed/.test(e.message),
     );
+  });
+
+  test("a Fisher worker runs with the pool's young-generation limit", async () => {
+    const worker = startWorker({
+      backend: 'wasm',
+      features: new SharedArrayBuffer(4 * 4),
+      weights: new SharedArrayBuffer(8),
+      store: new SharedArrayBuffer(4),
+      n: 1,
+      d: 1,
+      A: 1,
+      N: 1,
+      damping: 1e-4,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.once('message', () => resolve());
+        worker.once('error', reject);
+      });
+      assert.equal(worker.resourceLimits?.maxYoungGenerationSizeMb, FISHER_WORKER_YOUNG_GENERATION_MB);
+    } finally {
+      await worker.terminate();
+    }
   });
 
   test('bad arguments are refused', async () => {
