@@ -109,6 +109,8 @@ test('bad network options are usage errors naming the flag, and nothing is writt
     [['--remove-class', '1', '--fisher-method', 'qr'], /--fisher-method: expected auto or woodbury or cholesky or sherman-morrison/],
     [['--remove-class', '1', '--lr-schedule', 'step'], /--lr-schedule/],
     [['--remove-class', '1', '--block-order', 'pytorch'], /--block-order: expected unit-major or input-major, got "pytorch"/],
+    [['--remove-class', '1', '--forget-threshold', '1.5'], /--forget-threshold: expected a fraction in \[0, 1\), e\.g\. 0\.01, got "1\.5"/],
+    [['--remove-class', '1', '--forget-threshold', '0.01', '--epsilon', '0.1'], /--forget-threshold: ε is either given/],
     [[], /name the samples to erase/],
     [['--remove-class', '1', '--calibrate-trials', '1.5'], /--calibrate-trials: expected a whole number ≥ 0 \(0: no calibration\), got "1\.5"/],
     [['--remove-class', '1', '--calibrate-trials=-2'], /--calibrate-trials: expected a whole number ≥ 0/],
@@ -128,6 +130,28 @@ test('bad network options are usage errors naming the flag, and nothing is writt
   assert.equal(tooBig.code, 1);
   assert.match(tooBig.err, /the Fisher needs [\d.]+ KiB .* but the memory budget is 1\.0 KiB/);
   assert.equal(fs.existsSync(out), false, 'no output folder after a refusal');
+});
+
+test('--forget-threshold erases a whole class with --verify none: ε from θ̂’s accuracy on S, nothing retrained', async () => {
+  const out = path.join(root, 'out-forget');
+  const r = await run(['erase', '--model', 'mlp:5', '--dataset', data, '--out', out, '--remove-class', '2', '--verify', 'none', '--forget-threshold', '0.2', ...FAST, '--epsilon-sweep', '0.01,0.1,1,10']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /ε = [\d.]+ \(smallest of 4 values at which θ̂ classifies at most 20\.00% of S correctly: [\d.]+%; no retraining needed\)/);
+  const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
+    epsilon: number;
+    epsilon_rule: string;
+    epsilon_forget: { threshold: number; epsilon: number; classes: number[]; rule: string };
+    accuracy: { retrained: unknown };
+  };
+  assert.equal(s.epsilon_rule, 'forget_threshold');
+  assert.equal(s.epsilon, s.epsilon_forget.epsilon);
+  assert.deepEqual(s.epsilon_forget.classes, [2]);
+  assert.equal(s.accuracy.retrained, null);
+  assert.deepEqual(fs.readdirSync(out).includes('theta_retrained.npy'), false);
+  const partial = await run(['erase', '--model', 'mlp:5', '--dataset', data, '--out', path.join(root, 'out-forget-part'), '--remove-class', '2', '--class-fraction', '0.5', '--verify', 'none', '--forget-threshold', '0.2', ...FAST]);
+  assert.equal(partial.code, 1);
+  assert.match(partial.err, /--forget-threshold: S holds \d+ of the \d+ training samples of class 2; the rule needs whole classes/);
+  assert.equal(fs.existsSync(path.join(root, 'out-forget-part')), false);
 });
 
 test('--calibrate-trials writes epsilon_calibration (every trial\'s curve) and keeps the in-sample choice apart', async () => {

@@ -68,6 +68,10 @@ network options (with --model):
                           random draws of its size), each retrained once; ε is the grid value
                           with the smallest mean accuracy difference over them. The request's
                           own retraining only reports the result (and the in-sample choice)
+  --forget-threshold τ    whole classes only: ε is the smallest value of the sweep at which θ̂
+                          classifies at most a fraction τ of S correctly (e.g. 0.01). The model
+                          retrained without a class never predicts it, so no retraining is
+                          needed: works with --verify none
 `;
 
 const OPTIONS = {
@@ -87,6 +91,7 @@ const OPTIONS = {
   'fisher-batch': { type: 'string' },
   'block-size': { type: 'string' },
   'block-order': { type: 'string' },
+  'forget-threshold': { type: 'string' },
   damping: { type: 'string' },
   'fisher-method': { type: 'string' },
   'memory-budget': { type: 'string' },
@@ -201,6 +206,8 @@ function configFrom(values: Values, signal: AbortSignal, bars: ProgressBars, io:
     epsilonGrid: values['epsilon-sweep'] !== undefined ? parseEpsilonList(values['epsilon-sweep']) : null,
     verify: parseChoice('verify', values.verify, 'retrain', ['retrain', 'none'] as const),
     retrainSeeds: parseNumber('retrain-seeds', values['retrain-seeds'], 0, (v) => whole(v) && v !== 1, 'a whole number ≥ 2 (or 0 for none)'),
+    forgetThreshold:
+      values['forget-threshold'] === undefined ? null : parseNumber('forget-threshold', values['forget-threshold'], 0, (v) => v >= 0 && v < 1, 'a fraction in [0, 1), e.g. 0.01'),
     calibrateTrials: parseNumber('calibrate-trials', values['calibrate-trials'], 0, whole, 'a whole number ≥ 0 (0: no calibration)'),
     cacheDir: values['no-cache'] ? null : (values['cache-dir'] ?? defaultCacheDir()),
     signal,
@@ -234,6 +241,8 @@ function epsilonHow(s: NetworkEraseOutcome['summary']): string {
       return ` (smallest mean accuracy difference to retraining of ${s.sweep.length} values; γ_S is undefined)`;
     case 'calibrated':
       return ` (held out: smallest mean accuracy difference over ${s.epsilon_calibration?.trials.length ?? 0} calibration removals)`;
+    case 'forget_threshold':
+      return ` (smallest of ${s.sweep.length} values at which θ̂ classifies at most ${pct(s.epsilon_forget?.threshold)} of S correctly: ${pct(s.epsilon_forget?.accuracy_on_S)}; no retraining needed)`;
   }
 }
 

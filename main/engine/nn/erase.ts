@@ -11,6 +11,10 @@
  * retrained model only reports how good ε_cal was (and gives the in-sample rule's choice, kept
  * as `epsilon_in_sample`).
  *
+ * With `forgetThreshold` τ (whole classes only, forgetRule.ts), ε is the smallest grid value at
+ * which θ̂ classifies at most τ of S correctly: no retraining is needed, so it works with verify
+ * 'none'; with 'retrain' the request is still measured against θ*_{−S}.
+ *
  * The Fisher's memory is planned and checked against the budget before any training starts.
  */
 import * as path from 'node:path';
@@ -33,6 +37,7 @@ import {
   type CurvePoint,
 } from './calibrate.js';
 import { describePlan, planBlockFisher, solveBlockFisher, type BlockPlan, type NetworkFisherMethod } from './blockFisher.js';
+import { checkForgetThreshold, chooseForgetEpsilon, FORGET_RULE, wholeClassesOf, type ForgetChoice } from './forgetRule.js';
 import { BLOCK_ORDERS, blockPermutation, DEFAULT_BLOCK_ORDER, describeBlockOrder, type BlockOrder } from './blockOrder.js';
 import {
   accuracyDifference,
@@ -89,6 +94,11 @@ export interface NetworkEraseConfig extends RunControl {
    * of the in-sample rule (0 or absent: off). Needs verify 'retrain' and no given ε.
    */
   calibrateTrials?: number;
+  /**
+   * τ: ε is the smallest grid value at which θ̂ classifies at most τ of S correctly (forgetRule.ts;
+   * S must hold whole classes). Null or absent: off. Not with a given ε or calibration.
+   */
+  forgetThreshold?: number | null;
   /** One-line statements made before long work (the memory plan). */
   log?: (line: string) => void;
 }
@@ -140,7 +150,7 @@ export interface NetworkEraseSummary {
   };
   verify: 'retrain' | 'none';
   epsilon: number;
-  epsilon_rule: 'given' | 'max_gamma_S' | 'min_accuracy_difference' | 'calibrated';
+  epsilon_rule: 'given' | 'max_gamma_S' | 'min_accuracy_difference' | 'calibrated' | 'forget_threshold';
   gamma_S: number | null;
   normalized_distance: number | null;
   auc: { star: (number | null)[]; hat: (number | null)[]; retrained: (number | null)[] | null };
@@ -151,7 +161,9 @@ export interface NetworkEraseSummary {
   retrain_spread?: RetrainSpread;
   /** With --calibrate-trials: how ε was chosen held-out, and the request at that ε. */
   epsilon_calibration?: EpsilonCalibration;
-  /** With --calibrate-trials: the in-sample rule's choice (it uses S's own retrained model), for comparison. */
+  /** With --forget-threshold: the rule, τ, the classes S removes, and the chosen ε with θ̂'s accuracy on S there. */
+  epsilon_forget?: ForgetChoice & { rule: string; classes: number[] };
+  /** With --calibrate-trials or --forget-threshold and a retrained model: the in-sample rule's choice (it uses S's own retrained model), for comparison. */
   epsilon_in_sample?: InSampleChoice;
   training: { epoch_loss: number[] | null; steps: number | null };
   retraining: { epoch_loss: number[]; steps: number } | null;
@@ -267,8 +279,17 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   if (new Set(removedRows).size !== k || removedRows.some((i) => !(Number.isInteger(i) && i >= 0 && i < n))) {
     throw new SsseError('BAD_REQUEST', `the removal request must name distinct rows in [0, ${n})`);
   }
-  if (config.epsilon === null && config.verify !== 'retrain') {
-    throw new SsseError('BAD_ARGUMENT', '--epsilon: choosing ε by a sweep needs --verify retrain; give --epsilon E to erase without retraining');
+  const forgetThreshold = config.forgetThreshold ?? null;
+  if (forgetThreshold !== null) {
+    checkForgetThreshold(forgetThreshold);
+    if (config.epsilon !== null) throw new SsseError('BAD_ARGUMENT', `--forget-threshold: ε is either given (--epsilon ${config.epsilon}) or chosen by the threshold, not both`);
+    if ((config.calibrateTrials ?? 0) > 0) throw new SsseError('BAD_ARGUMENT', '--forget-threshold: choose ε by the threshold or by --calibrate-trials, not both');
+  }
+  if (config.epsilon === null && config.verify !== 'retrain' && forgetThreshold === null) {
+    throw new SsseError(
+      'BAD_ARGUMENT',
+      '--epsilon: choosing ε by a sweep needs --verify retrain; give --epsilon E to erase without retraining, or --forget-threshold τ for whole classes',
+    );
   }
   if (!Number.isSafeInteger(config.retrainSeeds) || config.retrainSeeds < 0) {
     throw new SsseError('BAD_ARGUMENT', `--retrain-seeds: expected a whole number ≥ 0, got ${config.retrainSeeds}`);
@@ -297,6 +318,11 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   const backend = currentBackend();
   if (!backend) throw new SsseError('RESOURCE', 'eraseNetwork: call initBackend() first');
 
+  // Before the network is built: a request the forget rule cannot serve is refused at once.
+  const forgetClasses =
+    forgetThreshold !== null && dataset.train.classIds && dataset.numClasses !== null
+      ? wholeClassesOf(dataset.train.classIds, removedRows, dataset.numClasses)
+      : null;
   const { net, softmaxRemoved, sourceKey } = await networkFor(dataset, config.source);
   const classIds = checkData(net, dataset.d, dataset.train.classIds, dataset.dir);
   if (dataset.test) checkData(net, dataset.d, dataset.test.classIds, `${dataset.dir} (test split)`);
@@ -450,10 +476,19 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   if (config.epsilon !== null) {
     epsilon = config.epsilon;
     rule = 'given';
-  } else {
+  } else if (thetaRetrained !== null) {
     inSample = chooseEpsilon(sweep);
     epsilon = inSample.row.epsilon;
     rule = inSample.rule;
+  } else {
+    epsilon = Number.NaN; // only reachable with the forget rule (checked above), which sets it below
+    rule = 'forget_threshold';
+  }
+  let forget: ForgetChoice | null = null;
+  if (forgetThreshold !== null) {
+    forget = chooseForgetEpsilon(sweep, forgetThreshold);
+    epsilon = forget.epsilon;
+    rule = 'forget_threshold';
   }
   if (calibrated) {
     epsilon = calibrated.epsilon;
@@ -557,7 +592,8 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       result: resultAt(applied, hatEval),
     };
   }
-  if (calibrated && inSample) {
+  if (forget && forgetClasses) summary.epsilon_forget = { ...forget, rule: FORGET_RULE, classes: forgetClasses };
+  if ((calibrated || forget) && inSample) {
     const hat = hats.get(inSample.row.epsilon) as ModelEval;
     summary.epsilon_in_sample = {
       ...resultAt(inSample.row, hat),
