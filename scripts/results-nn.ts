@@ -35,6 +35,7 @@ import { loadDataset } from '../main/engine/data/dataset.js';
 import { classRemoval, randomRemoval } from '../main/engine/data/removal.js';
 import { chooseEpsilon, type SplitAccuracy, type SweepRow } from '../main/engine/linear/sweep.js';
 import { solveBlockFisher } from '../main/engine/nn/blockFisher.js';
+import { chooseForgetEpsilon, FORGET_RULE } from '../main/engine/nn/forgetRule.js';
 import { BLOCK_ORDERS, blockPermutation, DEFAULT_BLOCK_ORDER, describeBlockOrder, type BlockOrder } from '../main/engine/nn/blockOrder.js';
 import { calibrationDraws, chooseCalibratedEpsilon, describeCalibrationKind, trialBestEpsilon, trialCurve, type CalibrationTrial, type CurvePoint } from '../main/engine/nn/calibrate.js';
 import { complementRows, evaluationSplits, type RemovalDescription } from '../main/engine/nn/erase.js';
@@ -456,6 +457,16 @@ function markdown(r: Report): string {
   L.push('');
   for (const rem of r.removals) for (const line of targetLines(rem, 'in-sample')) L.push(line);
   L.push('');
+  const whole = r.removals.find((m) => m.key === 'class');
+  if (whole) {
+    const metAt = (tau: number) => whole.configs.filter((c) => targetMet(whole, forgetOutcome(c, whole.retrained.accuracy, tau))).length;
+    L.push(`### Whole class, ε by the forget threshold τ = ${FORGET_TAU} (\`ssse erase --forget-threshold ${FORGET_TAU}\`, no retraining): met in ${metAt(FORGET_TAU)} of ${whole.configs.length} settings`);
+    L.push('');
+    L.push(`The rule: ${FORGET_RULE}. It is read here off S's sweep (θ̂'s accuracy on S at each ε of the grid, in results-nn.json), the retrained model only measuring the result. At other thresholds: ${FORGET_TAUS_SHOWN.map((t) => `τ = ${t}: ${metAt(t)} of ${whole.configs.length}`).join('; ')}.`);
+    L.push('');
+    for (const line of targetLines(whole, 'forget')) L.push(line);
+    L.push('');
+  }
 
   for (const rem of r.removals) {
     L.push(`## ${rem.title[0]?.toUpperCase()}${rem.title.slice(1)} (k = ${rem.k.toLocaleString('en')})`);
@@ -525,11 +536,33 @@ function markdown(r: Report): string {
   return `${L.join('\n')}\n`;
 }
 
-type Which = 'calibrated' | 'in-sample';
+type Which = 'calibrated' | 'in-sample' | 'forget';
+
+/**
+ * τ of the forget rule (`ssse erase --forget-threshold`) in the table: 1% of S, half the issue's
+ * 2-point tolerance on the removed class. The verdicts at other τ are listed beside it.
+ */
+const FORGET_TAU = 0.01;
+const FORGET_TAUS_SHOWN = [0, 0.005, 0.01, 0.02];
+
+/** S at the ε the forget rule with threshold τ picks from S's own sweep (θ̂'s accuracy on S; no retrained model is read). */
+function forgetOutcome(c: ConfigResult, retrained: SplitAccuracy, tau: number): EpsilonOutcome {
+  const choice = chooseForgetEpsilon(c.sweep, tau);
+  const row = c.sweep.find((x) => x.epsilon === choice.epsilon) as SweepRow;
+  return {
+    epsilon: row.epsilon,
+    gamma_S: row.gamma_S,
+    normalized_distance: row.normalized_distance,
+    accuracy: row.accuracy,
+    difference: accuracyDifference(row.accuracy, retrained),
+    removed_class_accuracy: { removed: row.accuracy.removed, test: null },
+  };
+}
 
 /** S at the ε one rule chose. */
-function outcome(c: ConfigResult, which: Which): EpsilonOutcome {
+function outcome(c: ConfigResult, which: Which, retrained?: SplitAccuracy): EpsilonOutcome {
   if (which === 'calibrated') return c.calibrated;
+  if (which === 'forget') return forgetOutcome(c, retrained as SplitAccuracy, FORGET_TAU);
   return {
     epsilon: c.epsilon,
     gamma_S: c.gamma_S,
@@ -567,7 +600,7 @@ function targetLines(rem: RemovalResult, which: Which): string[] {
   const how = (c: ConfigResult, o: EpsilonOutcome) =>
     which === 'calibrated' ? `ε_cal = ${o.epsilon} (trials' best ${c.calibrated.trials.map((t) => t.best_epsilon).join(', ')})` : `ε = ${o.epsilon}${o.gamma_S !== null ? ` (γ_S = ${f3(o.gamma_S)})` : ''}`;
   for (const c of rem.configs) {
-    const o = outcome(c, which);
+    const o = outcome(c, which, rem.retrained.accuracy);
     const ok = targetMet(rem, o);
     const head = `B = ${c.block_size}, λ_F = ${c.damping}, ${how(c, o)}`;
     if (rem.key === 'class') {
