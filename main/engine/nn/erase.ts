@@ -55,7 +55,7 @@ import {
 } from './evaluate.js';
 import { fisherGroups, fisherRows, removalGradient, type FisherRows } from './gradients.js';
 import { loadLayersModelFromFiles } from './loadModel.js';
-import { checkData, getParams, setParams, type Network, type ParamTensor } from './network.js';
+import { checkData, disposeNetwork, getParams, setParams, type Network, type ParamTensor } from './network.js';
 import { buildNetwork, formatModelSpec, inputShapeFor, type ModelSpec } from './spec.js';
 import { checkSgd, trainNetwork, type ClassData, type SgdConfig } from './train.js';
 
@@ -324,289 +324,295 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       ? wholeClassesOf(dataset.train.classIds, removedRows, dataset.numClasses)
       : null;
   const { net, softmaxRemoved, sourceKey } = await networkFor(dataset, config.source);
-  const classIds = checkData(net, dataset.d, dataset.train.classIds, dataset.dir);
-  if (dataset.test) checkData(net, dataset.d, dataset.test.classIds, `${dataset.dir} (test split)`);
-  const data: ClassData = { features: dataset.train.features, classIds, n };
-  const removed = Int32Array.from(removedRows).sort();
-  const retained = complementRows(n, removed);
-  // The calibration removals are drawn before any work, so a request that has none is refused at once.
-  const draws =
-    calibrateTrials > 0
-      ? calibrationDraws(classIds, net.numClasses, { rows: Array.from(removed), removal: config.removal ?? null }, calibrateTrials, config.sgd.seed)
-      : [];
+  // Whatever fails or is cancelled from here on, the network built above is released with it.
+  try {
+    const classIds = checkData(net, dataset.d, dataset.train.classIds, dataset.dir);
+    if (dataset.test) checkData(net, dataset.d, dataset.test.classIds, `${dataset.dir} (test split)`);
+    const data: ClassData = { features: dataset.train.features, classIds, n };
+    const removed = Int32Array.from(removedRows).sort();
+    const retained = complementRows(n, removed);
+    // The calibration removals are drawn before any work, so a request that has none is refused at once.
+    const draws =
+      calibrateTrials > 0
+        ? calibrationDraws(classIds, net.numClasses, { rows: Array.from(removed), removal: config.removal ?? null }, calibrateTrials, config.sgd.seed)
+        : [];
 
-  // The memory plan comes first: nothing is trained for a Fisher that will not fit.
-  const groups = fisherGroups(n, config.fisherBatch, config.sgd.seed);
-  const plan = planBlockFisher(groups.length, net.p, config.blockSize, config.fisherMethod, config.memoryBudget, 1 + draws.length);
-  config.log?.(describePlan(plan));
+    // The memory plan comes first: nothing is trained for a Fisher that will not fit.
+    const groups = fisherGroups(n, config.fisherBatch, config.sgd.seed);
+    const plan = planBlockFisher(groups.length, net.p, config.blockSize, config.fisherMethod, config.memoryBudget, 1 + draws.length);
+    config.log?.(describePlan(plan));
 
-  const fileWeights = config.source.kind === 'file' ? getParams(net) : null;
-  const init = config.source.kind === 'file' && config.source.weights === 'initial' ? fileWeights ?? undefined : undefined;
+    const fileWeights = config.source.kind === 'file' ? getParams(net) : null;
+    const init = config.source.kind === 'file' && config.source.weights === 'initial' ? fileWeights ?? undefined : undefined;
 
-  // θ*.
-  const fingerprint = datasetFingerprint(dataset);
-  const cache = config.cacheDir ? new ArtefactCache(config.cacheDir) : null;
-  let t0 = performance.now();
-  let thetaStar: Float32Array;
-  let training: NetworkEraseSummary['training'] = { epoch_loss: null, steps: null };
-  let starCache: 'hit' | 'miss' | 'off' = 'off';
-  if (config.source.kind === 'file' && config.source.weights === 'trained') {
-    thetaStar = fileWeights as Float32Array;
-    report(config, 'train', 1, 1);
-  } else {
-    const key = sha256Json({ kind: 'nn-theta-star', v: ENGINE_VERSION, fingerprint, source: sourceKey, sgd: config.sgd, backend: backend.name });
-    starCache = cache ? 'miss' : 'off';
-    const cached = cache?.read<{ epochLoss: number[]; steps: number }>('nn-theta-star', key);
-    const first = cached?.arrays[0];
-    if (cached && first instanceof Float32Array && first.length === net.p) {
-      thetaStar = Float32Array.from(first);
-      training = { epoch_loss: cached.meta.epochLoss, steps: cached.meta.steps };
-      starCache = 'hit';
+    // θ*.
+    const fingerprint = datasetFingerprint(dataset);
+    const cache = config.cacheDir ? new ArtefactCache(config.cacheDir) : null;
+    let t0 = performance.now();
+    let thetaStar: Float32Array;
+    let training: NetworkEraseSummary['training'] = { epoch_loss: null, steps: null };
+    let starCache: 'hit' | 'miss' | 'off' = 'off';
+    if (config.source.kind === 'file' && config.source.weights === 'trained') {
+      thetaStar = fileWeights as Float32Array;
       report(config, 'train', 1, 1);
     } else {
-      const result = await trainNetwork(net, data, config.sgd, { ...config, phase: 'train', ...(init ? { init } : {}) });
-      thetaStar = result.theta;
-      training = { epoch_loss: result.epochLoss, steps: result.steps };
-      cache?.write('nn-theta-star', key, { epochLoss: result.epochLoss, steps: result.steps }, [thetaStar]);
+      const key = sha256Json({ kind: 'nn-theta-star', v: ENGINE_VERSION, fingerprint, source: sourceKey, sgd: config.sgd, backend: backend.name });
+      starCache = cache ? 'miss' : 'off';
+      const cached = cache?.read<{ epochLoss: number[]; steps: number }>('nn-theta-star', key);
+      const first = cached?.arrays[0];
+      if (cached && first instanceof Float32Array && first.length === net.p) {
+        thetaStar = Float32Array.from(first);
+        training = { epoch_loss: cached.meta.epochLoss, steps: cached.meta.steps };
+        starCache = 'hit';
+        report(config, 'train', 1, 1);
+      } else {
+        const result = await trainNetwork(net, data, config.sgd, { ...config, phase: 'train', ...(init ? { init } : {}) });
+        thetaStar = result.theta;
+        training = { epoch_loss: result.epochLoss, steps: result.steps };
+        cache?.write('nn-theta-star', key, { epochLoss: result.epochLoss, steps: result.steps }, [thetaStar]);
+      }
     }
-  }
-  const trainSeconds = seconds(t0);
+    const trainSeconds = seconds(t0);
 
-  // The Fisher's rows at θ* and the removal gradient; then F̂⁻¹ block by block.
-  t0 = performance.now();
-  setParams(net, thetaStar);
-  let G: FisherRows | null = await fisherRows(net, data, groups, config.fisherBatch, config);
-  let fisherSeconds = seconds(t0);
-  t0 = performance.now();
-  const gradient = await removalGradient(net, data, removed, config.sgd.l2, thetaStar, config);
-  const eraseSeconds = seconds(t0);
-  // The calibration removals' gradients ride in the same block pass as S's (one Fisher, shared).
-  const trialGradients: Float64Array[] = [];
-  for (const draw of draws) trialGradients.push(await removalGradient(net, data, draw.rows, config.sgd.l2, thetaStar, config));
-  t0 = performance.now();
-  const solved = await solveBlockFisher(G, [gradient, ...trialGradients], {
-    ...config,
-    blockSize: config.blockSize,
-    dampings: [config.damping],
-    method: config.fisherMethod,
-    order: blockPermutation(net.params, blockOrder),
-  });
-  G = null; // G is the largest allocation of the run: let it go before retraining
-  const directions = (solved[0] as Float64Array[]).map((u, v) => {
-    const kv = v === 0 ? k : (draws[v - 1]?.rows.length as number);
-    for (let i = 0; i < u.length; i++) u[i] = (u[i] as number) / (n - kv);
-    return u;
-  });
-  const direction = directions[0] as Float64Array;
-  fisherSeconds += seconds(t0);
-  report(config, 'erase', 1, 1);
-  throwIfCancelled(config, 'erasure');
-
-  const grid = config.epsilonGrid ?? (config.epsilon !== null ? [config.epsilon] : networkEpsilonGrid());
-
-  // Held-out calibration, before S's own retraining (which it never sees): each trial retrained
-  // with the same seed, order (minus S_t) and settings, then swept over the grid.
-  let calibrationTrials: CalibrationTrial[] | null = null;
-  let calibrateSeconds: number | null = null;
-  if (draws.length > 0) {
+    // The Fisher's rows at θ* and the removal gradient; then F̂⁻¹ block by block.
     t0 = performance.now();
-    calibrationTrials = [];
-    for (let t = 0; t < draws.length; t++) {
-      const draw = draws[t] as (typeof draws)[number];
-      const excluded = Int32Array.from(draw.rows);
-      const result = await trainNetwork(net, data, config.sgd, {
-        ...scaled(config, t, draws.length),
-        exclude: excluded,
-        phase: 'calibrate-retrain',
-        ...(init ? { init } : {}),
-      });
-      const trialSplits = evaluationSplits(dataset, excluded, complementRows(n, excluded));
-      const curve = trialCurve(net, thetaStar, directions[t + 1] as Float64Array, result.theta, trialSplits, grid, scaled(config, t, draws.length));
-      calibrationTrials.push({ removal: draw.removal, k: draw.rows.length, best_epsilon: trialBestEpsilon(curve), curve });
-    }
-    calibrateSeconds = seconds(t0);
-  }
-  const calibrated = calibrationTrials ? chooseCalibratedEpsilon(calibrationTrials.map((t) => t.curve)) : null;
-
-  // θ*_{−S}: same seed, same order without S, same settings.
-  let thetaRetrained: Float32Array | null = null;
-  let retraining: NetworkEraseSummary['retraining'] = null;
-  let retrainSeconds: number | null = null;
-  if (config.verify === 'retrain') {
+    setParams(net, thetaStar);
+    let G: FisherRows | null = await fisherRows(net, data, groups, config.fisherBatch, config);
+    let fisherSeconds = seconds(t0);
     t0 = performance.now();
-    const result = await trainNetwork(net, data, config.sgd, { ...config, exclude: removed, phase: 'retrain', ...(init ? { init } : {}) });
-    thetaRetrained = result.theta;
-    retraining = { epoch_loss: result.epochLoss, steps: result.steps };
-    retrainSeconds = seconds(t0);
-  }
-
-  const splits = evaluationSplits(dataset, removed, retained);
-
-  // The spread: R retrainings with other seeds (each evaluated at once, then dropped).
-  let spreadEvals: ModelEval[] | null = null;
-  let spreadSeeds: number[] = [];
-  let spreadSeconds: number | null = null;
-  if (config.retrainSeeds > 0) {
+    const gradient = await removalGradient(net, data, removed, config.sgd.l2, thetaStar, config);
+    const eraseSeconds = seconds(t0);
+    // The calibration removals' gradients ride in the same block pass as S's (one Fisher, shared).
+    const trialGradients: Float64Array[] = [];
+    for (const draw of draws) trialGradients.push(await removalGradient(net, data, draw.rows, config.sgd.l2, thetaStar, config));
     t0 = performance.now();
-    spreadEvals = [];
-    spreadSeeds = Array.from({ length: config.retrainSeeds }, (_, r) => config.sgd.seed + 1 + r);
-    for (let r = 0; r < spreadSeeds.length; r++) {
-      const sgd = { ...config.sgd, seed: spreadSeeds[r] as number };
-      const result = await trainNetwork(net, data, sgd, { ...scaled(config, r, spreadSeeds.length), exclude: removed, phase: 'retrain-spread' });
-      spreadEvals.push(evaluateParams(net, result.theta, splits));
-    }
-    spreadSeconds = seconds(t0);
-  }
-
-  // The sweep and the metrics.
-  t0 = performance.now();
-  const evaluator = new NetworkStepEvaluator(net, thetaStar, direction, thetaRetrained, splits);
-  const sweep: SweepRow[] = [];
-  const hats = new Map<number, ModelEval>();
-  for (let i = 0; i < grid.length; i++) {
-    throwIfCancelled(config, 'sweep');
-    const { row, hat } = evaluator.evaluate(grid[i] as number);
-    sweep.push(row);
-    hats.set(row.epsilon, hat);
-    report(config, 'sweep', i + 1, grid.length);
-  }
-  let epsilon: number;
-  let rule: NetworkEraseSummary['epsilon_rule'];
-  let inSample: { row: SweepRow; rule: 'max_gamma_S' | 'min_accuracy_difference' } | null = null;
-  if (config.epsilon !== null) {
-    epsilon = config.epsilon;
-    rule = 'given';
-  } else if (thetaRetrained !== null) {
-    inSample = chooseEpsilon(sweep);
-    epsilon = inSample.row.epsilon;
-    rule = inSample.rule;
-  } else {
-    epsilon = Number.NaN; // only reachable with the forget rule (checked above), which sets it below
-    rule = 'forget_threshold';
-  }
-  let forget: ForgetChoice | null = null;
-  if (forgetThreshold !== null) {
-    forget = chooseForgetEpsilon(sweep, forgetThreshold);
-    epsilon = forget.epsilon;
-    rule = 'forget_threshold';
-  }
-  if (calibrated) {
-    epsilon = calibrated.epsilon;
-    rule = 'calibrated';
-  }
-  const applied = sweep.find((r) => r.epsilon === epsilon) ?? evaluator.evaluate(epsilon).row;
-  const hatEval = hats.get(epsilon) ?? evaluator.evaluate(epsilon).hat;
-  const thetaHat = Float32Array.from(stepParams(thetaStar, direction, epsilon));
-  setParams(net, thetaHat);
-  const evaluateSeconds = seconds(t0);
-
-  const trainIds = classIds;
-  const removedClassCounts = new Array<number>(net.numClasses).fill(0);
-  for (const i of removed) {
-    const c = trainIds[i] as number;
-    removedClassCounts[c] = (removedClassCounts[c] as number) + 1;
-  }
-  const star = evaluator.star;
-  const retrainedEval = evaluator.retrained;
-  const resultAt = (row: SweepRow, hat: ModelEval): EpsilonResult => ({
-    epsilon: row.epsilon,
-    gamma_S: row.gamma_S,
-    normalized_distance: row.normalized_distance,
-    accuracy: hat.accuracy,
-    accuracy_difference: retrainedEval ? accuracyDifference(hat.accuracy, retrainedEval.accuracy) : null,
-    per_class_accuracy: hat.perClass,
-  });
-
-  const summary: NetworkEraseSummary = {
-    engine_version: ENGINE_VERSION,
-    model_kind: 'network',
-    model: {
-      source: net.source,
-      weights: config.source.kind === 'spec' ? 'trained-here' : config.source.weights === 'trained' ? 'file-as-theta-star' : 'file-as-initial',
-      softmax_output_removed: softmaxRemoved,
-      input_shape: net.inputShape,
-      classes: net.numClasses,
-      p: net.p,
-      parameter_order: PARAMETER_ORDER,
-      parameters: net.params,
-    },
-    dataset: { dir: dataset.dir, format: dataset.format, fingerprint, files: dataset.files.map((f) => ({ ...f, path: path.resolve(f.path) })) },
-    n,
-    k,
-    d: dataset.d,
-    class_names: dataset.attributeNames,
-    removal: config.removal ?? null,
-    removed_ids: Array.from(removed, (i) => dataset.ids[i] as string),
-    removed_class_counts: removedClassCounts,
-    sgd: config.sgd,
-    l2: config.sgd.l2,
-    damping: config.damping,
-    seed: config.sgd.seed,
-    fisher: {
-      batch: config.fisherBatch,
-      N: plan.N,
-      block_size: config.blockSize,
-      blocks: plan.blocks,
-      block_order: blockOrder,
-      block_order_description: describeBlockOrder(blockOrder),
+    const solved = await solveBlockFisher(G, [gradient, ...trialGradients], {
+      ...config,
+      blockSize: config.blockSize,
+      dampings: [config.damping],
       method: config.fisherMethod,
-      block_methods: plan.methodCounts,
-      memory_bytes: plan.bytes.total,
-      memory_budget_bytes: plan.budget,
-    },
-    verify: config.verify,
-    epsilon,
-    epsilon_rule: rule,
-    gamma_S: applied.gamma_S,
-    normalized_distance: applied.normalized_distance,
-    auc: { star: star.aucs, hat: hatEval.aucs, retrained: retrainedEval?.aucs ?? null },
-    accuracy: { star: star.accuracy, hat: hatEval.accuracy, retrained: retrainedEval?.accuracy ?? null },
-    per_class_accuracy: { star: star.perClass, hat: hatEval.perClass, retrained: retrainedEval?.perClass ?? null },
-    accuracy_difference: retrainedEval
-      ? { star: accuracyDifference(star.accuracy, retrainedEval.accuracy), hat: accuracyDifference(hatEval.accuracy, retrainedEval.accuracy) }
-      : null,
-    sweep,
-    training,
-    retraining,
-    parameter_sha256: { star: sha256Bytes(thetaStar), hat: sha256Bytes(thetaHat), retrained: thetaRetrained ? sha256Bytes(thetaRetrained) : null },
-    cache: { dir: config.cacheDir, theta_star: starCache },
-    backend: backend.name,
-    backend_provider: backend.provider,
-    timings_s: {
-      train: trainSeconds,
-      fisher: fisherSeconds,
-      erase: eraseSeconds,
-      retrain: retrainSeconds,
-      retrain_spread: spreadSeconds,
-      calibrate: calibrateSeconds,
-      evaluate: evaluateSeconds,
-    },
-  };
-  if (calibrated && calibrationTrials) {
-    summary.epsilon_calibration = {
-      rule: CALIBRATION_RULE,
-      trial_kind: describeCalibrationKind(config.removal ?? null),
-      trials: calibrationTrials,
-      mean_curve: calibrated.mean_curve,
-      epsilon: calibrated.epsilon,
-      result: resultAt(applied, hatEval),
-    };
-  }
-  if (forget && forgetClasses) summary.epsilon_forget = { ...forget, rule: FORGET_RULE, classes: forgetClasses };
-  if ((calibrated || forget) && inSample) {
-    const hat = hats.get(inSample.row.epsilon) as ModelEval;
-    summary.epsilon_in_sample = {
-      ...resultAt(inSample.row, hat),
-      rule: inSample.rule,
-      note: 'in-sample: chosen with the request\'s own retrained model, which a deployment does not have at erasure time; for comparison only',
-    };
-  }
-  if (spreadEvals) {
-    summary.retrain_spread = retrainSpread(spreadSeeds, spreadEvals, {
-      star: star.accuracy,
-      hat: hatEval.accuracy,
-      retrained: retrainedEval?.accuracy ?? null,
+      order: blockPermutation(net.params, blockOrder),
     });
+    G = null; // G is the largest allocation of the run: let it go before retraining
+    const directions = (solved[0] as Float64Array[]).map((u, v) => {
+      const kv = v === 0 ? k : (draws[v - 1]?.rows.length as number);
+      for (let i = 0; i < u.length; i++) u[i] = (u[i] as number) / (n - kv);
+      return u;
+    });
+    const direction = directions[0] as Float64Array;
+    fisherSeconds += seconds(t0);
+    report(config, 'erase', 1, 1);
+    throwIfCancelled(config, 'erasure');
+
+    const grid = config.epsilonGrid ?? (config.epsilon !== null ? [config.epsilon] : networkEpsilonGrid());
+
+    // Held-out calibration, before S's own retraining (which it never sees): each trial retrained
+    // with the same seed, order (minus S_t) and settings, then swept over the grid.
+    let calibrationTrials: CalibrationTrial[] | null = null;
+    let calibrateSeconds: number | null = null;
+    if (draws.length > 0) {
+      t0 = performance.now();
+      calibrationTrials = [];
+      for (let t = 0; t < draws.length; t++) {
+        const draw = draws[t] as (typeof draws)[number];
+        const excluded = Int32Array.from(draw.rows);
+        const result = await trainNetwork(net, data, config.sgd, {
+          ...scaled(config, t, draws.length),
+          exclude: excluded,
+          phase: 'calibrate-retrain',
+          ...(init ? { init } : {}),
+        });
+        const trialSplits = evaluationSplits(dataset, excluded, complementRows(n, excluded));
+        const curve = trialCurve(net, thetaStar, directions[t + 1] as Float64Array, result.theta, trialSplits, grid, scaled(config, t, draws.length));
+        calibrationTrials.push({ removal: draw.removal, k: draw.rows.length, best_epsilon: trialBestEpsilon(curve), curve });
+      }
+      calibrateSeconds = seconds(t0);
+    }
+    const calibrated = calibrationTrials ? chooseCalibratedEpsilon(calibrationTrials.map((t) => t.curve)) : null;
+
+    // θ*_{−S}: same seed, same order without S, same settings.
+    let thetaRetrained: Float32Array | null = null;
+    let retraining: NetworkEraseSummary['retraining'] = null;
+    let retrainSeconds: number | null = null;
+    if (config.verify === 'retrain') {
+      t0 = performance.now();
+      const result = await trainNetwork(net, data, config.sgd, { ...config, exclude: removed, phase: 'retrain', ...(init ? { init } : {}) });
+      thetaRetrained = result.theta;
+      retraining = { epoch_loss: result.epochLoss, steps: result.steps };
+      retrainSeconds = seconds(t0);
+    }
+
+    const splits = evaluationSplits(dataset, removed, retained);
+
+    // The spread: R retrainings with other seeds (each evaluated at once, then dropped).
+    let spreadEvals: ModelEval[] | null = null;
+    let spreadSeeds: number[] = [];
+    let spreadSeconds: number | null = null;
+    if (config.retrainSeeds > 0) {
+      t0 = performance.now();
+      spreadEvals = [];
+      spreadSeeds = Array.from({ length: config.retrainSeeds }, (_, r) => config.sgd.seed + 1 + r);
+      for (let r = 0; r < spreadSeeds.length; r++) {
+        const sgd = { ...config.sgd, seed: spreadSeeds[r] as number };
+        const result = await trainNetwork(net, data, sgd, { ...scaled(config, r, spreadSeeds.length), exclude: removed, phase: 'retrain-spread' });
+        spreadEvals.push(evaluateParams(net, result.theta, splits));
+      }
+      spreadSeconds = seconds(t0);
+    }
+
+    // The sweep and the metrics.
+    t0 = performance.now();
+    const evaluator = new NetworkStepEvaluator(net, thetaStar, direction, thetaRetrained, splits);
+    const sweep: SweepRow[] = [];
+    const hats = new Map<number, ModelEval>();
+    for (let i = 0; i < grid.length; i++) {
+      throwIfCancelled(config, 'sweep');
+      const { row, hat } = evaluator.evaluate(grid[i] as number);
+      sweep.push(row);
+      hats.set(row.epsilon, hat);
+      report(config, 'sweep', i + 1, grid.length);
+    }
+    let epsilon: number;
+    let rule: NetworkEraseSummary['epsilon_rule'];
+    let inSample: { row: SweepRow; rule: 'max_gamma_S' | 'min_accuracy_difference' } | null = null;
+    if (config.epsilon !== null) {
+      epsilon = config.epsilon;
+      rule = 'given';
+    } else if (thetaRetrained !== null) {
+      inSample = chooseEpsilon(sweep);
+      epsilon = inSample.row.epsilon;
+      rule = inSample.rule;
+    } else {
+      epsilon = Number.NaN; // only reachable with the forget rule (checked above), which sets it below
+      rule = 'forget_threshold';
+    }
+    let forget: ForgetChoice | null = null;
+    if (forgetThreshold !== null) {
+      forget = chooseForgetEpsilon(sweep, forgetThreshold);
+      epsilon = forget.epsilon;
+      rule = 'forget_threshold';
+    }
+    if (calibrated) {
+      epsilon = calibrated.epsilon;
+      rule = 'calibrated';
+    }
+    const applied = sweep.find((r) => r.epsilon === epsilon) ?? evaluator.evaluate(epsilon).row;
+    const hatEval = hats.get(epsilon) ?? evaluator.evaluate(epsilon).hat;
+    const thetaHat = Float32Array.from(stepParams(thetaStar, direction, epsilon));
+    setParams(net, thetaHat);
+    const evaluateSeconds = seconds(t0);
+
+    const trainIds = classIds;
+    const removedClassCounts = new Array<number>(net.numClasses).fill(0);
+    for (const i of removed) {
+      const c = trainIds[i] as number;
+      removedClassCounts[c] = (removedClassCounts[c] as number) + 1;
+    }
+    const star = evaluator.star;
+    const retrainedEval = evaluator.retrained;
+    const resultAt = (row: SweepRow, hat: ModelEval): EpsilonResult => ({
+      epsilon: row.epsilon,
+      gamma_S: row.gamma_S,
+      normalized_distance: row.normalized_distance,
+      accuracy: hat.accuracy,
+      accuracy_difference: retrainedEval ? accuracyDifference(hat.accuracy, retrainedEval.accuracy) : null,
+      per_class_accuracy: hat.perClass,
+    });
+
+    const summary: NetworkEraseSummary = {
+      engine_version: ENGINE_VERSION,
+      model_kind: 'network',
+      model: {
+        source: net.source,
+        weights: config.source.kind === 'spec' ? 'trained-here' : config.source.weights === 'trained' ? 'file-as-theta-star' : 'file-as-initial',
+        softmax_output_removed: softmaxRemoved,
+        input_shape: net.inputShape,
+        classes: net.numClasses,
+        p: net.p,
+        parameter_order: PARAMETER_ORDER,
+        parameters: net.params,
+      },
+      dataset: { dir: dataset.dir, format: dataset.format, fingerprint, files: dataset.files.map((f) => ({ ...f, path: path.resolve(f.path) })) },
+      n,
+      k,
+      d: dataset.d,
+      class_names: dataset.attributeNames,
+      removal: config.removal ?? null,
+      removed_ids: Array.from(removed, (i) => dataset.ids[i] as string),
+      removed_class_counts: removedClassCounts,
+      sgd: config.sgd,
+      l2: config.sgd.l2,
+      damping: config.damping,
+      seed: config.sgd.seed,
+      fisher: {
+        batch: config.fisherBatch,
+        N: plan.N,
+        block_size: config.blockSize,
+        blocks: plan.blocks,
+        block_order: blockOrder,
+        block_order_description: describeBlockOrder(blockOrder),
+        method: config.fisherMethod,
+        block_methods: plan.methodCounts,
+        memory_bytes: plan.bytes.total,
+        memory_budget_bytes: plan.budget,
+      },
+      verify: config.verify,
+      epsilon,
+      epsilon_rule: rule,
+      gamma_S: applied.gamma_S,
+      normalized_distance: applied.normalized_distance,
+      auc: { star: star.aucs, hat: hatEval.aucs, retrained: retrainedEval?.aucs ?? null },
+      accuracy: { star: star.accuracy, hat: hatEval.accuracy, retrained: retrainedEval?.accuracy ?? null },
+      per_class_accuracy: { star: star.perClass, hat: hatEval.perClass, retrained: retrainedEval?.perClass ?? null },
+      accuracy_difference: retrainedEval
+        ? { star: accuracyDifference(star.accuracy, retrainedEval.accuracy), hat: accuracyDifference(hatEval.accuracy, retrainedEval.accuracy) }
+        : null,
+      sweep,
+      training,
+      retraining,
+      parameter_sha256: { star: sha256Bytes(thetaStar), hat: sha256Bytes(thetaHat), retrained: thetaRetrained ? sha256Bytes(thetaRetrained) : null },
+      cache: { dir: config.cacheDir, theta_star: starCache },
+      backend: backend.name,
+      backend_provider: backend.provider,
+      timings_s: {
+        train: trainSeconds,
+        fisher: fisherSeconds,
+        erase: eraseSeconds,
+        retrain: retrainSeconds,
+        retrain_spread: spreadSeconds,
+        calibrate: calibrateSeconds,
+        evaluate: evaluateSeconds,
+      },
+    };
+    if (calibrated && calibrationTrials) {
+      summary.epsilon_calibration = {
+        rule: CALIBRATION_RULE,
+        trial_kind: describeCalibrationKind(config.removal ?? null),
+        trials: calibrationTrials,
+        mean_curve: calibrated.mean_curve,
+        epsilon: calibrated.epsilon,
+        result: resultAt(applied, hatEval),
+      };
+    }
+    if (forget && forgetClasses) summary.epsilon_forget = { ...forget, rule: FORGET_RULE, classes: forgetClasses };
+    if ((calibrated || forget) && inSample) {
+      const hat = hats.get(inSample.row.epsilon) as ModelEval;
+      summary.epsilon_in_sample = {
+        ...resultAt(inSample.row, hat),
+        rule: inSample.rule,
+        note: 'in-sample: chosen with the request\'s own retrained model, which a deployment does not have at erasure time; for comparison only',
+      };
+    }
+    if (spreadEvals) {
+      summary.retrain_spread = retrainSpread(spreadSeeds, spreadEvals, {
+        star: star.accuracy,
+        hat: hatEval.accuracy,
+        retrained: retrainedEval?.accuracy ?? null,
+      });
+    }
+    return { summary, net, thetaStar, thetaHat, thetaRetrained };
+  } catch (e) {
+    disposeNetwork(net);
+    throw e;
   }
-  return { summary, net, thetaStar, thetaHat, thetaRetrained };
 }

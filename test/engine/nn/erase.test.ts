@@ -89,21 +89,25 @@ test('a random removal chooses ε by the largest γ_S; θ* comes from the cache 
   }
 });
 
-test('a Fisher that will not fit is refused with the figure before anything is trained', async () => {
+test('a Fisher that will not fit is refused with the figure before anything is trained, and the network is released', async () => {
   const events: ProgressEvent[] = [];
+  const before = tf.memory().numTensors;
   await assert.rejects(
     eraseNetwork(dataset(), [0, 1], config({ memoryBudget: 4096, onProgress: (e) => events.push(e) })),
     (e: unknown) => e instanceof SsseError && e.code === 'RESOURCE' && /the Fisher needs [\d.]+ KiB .* but the memory budget is 4\.0 KiB/.test(e.message),
   );
   assert.deepEqual(events, []);
+  assert.equal(tf.memory().numTensors, before, 'the refused request left no network behind');
 });
 
-test('cancelling during retraining stops the erasure', async () => {
+test('cancelling during retraining stops the erasure and releases the network', async () => {
   const controller = new AbortController();
+  const before = tf.memory().numTensors;
   await assert.rejects(
     eraseNetwork(dataset(), [0, 1, 2], config({ signal: controller.signal, onProgress: (e) => e.phase === 'retrain' && e.done === 3 && controller.abort() })),
     { code: 'CANCELLED', message: /retrain was cancelled/ },
   );
+  assert.equal(tf.memory().numTensors, before, 'no tensor of the cancelled request is left');
 });
 
 test('bad requests are refused', async () => {
