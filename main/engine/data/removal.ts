@@ -133,6 +133,22 @@ export function classRemoval(classIds: ArrayLike<number>, cls: number, fraction:
   return sampleWithoutReplacement(members, k, mulberry32(seed)).sort((a, b) => a - b);
 }
 
+/**
+ * How many of `rows` (every row when absent) carry each class id 0 … numClasses−1. Throws
+ * BAD_INPUT naming the training sample whose id is outside that range.
+ */
+export function classCounts(classIds: ArrayLike<number>, numClasses: number, rows?: ArrayLike<number>): number[] {
+  const counts = new Array<number>(numClasses).fill(0);
+  const count = (i: number) => {
+    const c = classIds[i] as number;
+    if (!(Number.isInteger(c) && c >= 0 && c < numClasses)) throw new SsseError('BAD_INPUT', `training sample ${i} has class id ${c}, outside 0..${numClasses - 1}`);
+    counts[c] = (counts[c] as number) + 1;
+  };
+  if (rows === undefined) for (let i = 0; i < classIds.length; i++) count(i);
+  else for (let j = 0; j < rows.length; j++) count(rows[j] as number);
+  return counts;
+}
+
 function checkLeavesOne(source: string, k: number, n: number): void {
   if (k >= n) {
     throw new SsseError(

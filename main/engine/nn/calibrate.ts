@@ -20,7 +20,7 @@
  *     where s is the --removal-seed (default --seed).
  * A draw identical to the request is skipped (the next seed is taken), so no trial is S itself.
  */
-import { classRemoval, randomRemoval } from '../data/removal.js';
+import { classCounts, classRemoval, randomRemoval } from '../data/removal.js';
 import { SsseError } from '../errors.js';
 import { report, throwIfCancelled, type RunControl } from '../progress.js';
 import type { RemovalDescription } from './erase.js';
@@ -94,11 +94,7 @@ export function calibrationDraws(
   const removal = request.removal;
   const out: CalibrationDraw[] = [];
   if (removal?.kind === 'class' && removal.fraction === 1) {
-    const counts = new Array<number>(numClasses).fill(0);
-    for (let i = 0; i < n; i++) {
-      const c = classIds[i] as number;
-      if (c >= 0 && c < numClasses) counts[c] = (counts[c] as number) + 1;
-    }
+    const counts = classCounts(classIds, numClasses);
     const others: number[] = [];
     for (let j = 1; j < numClasses; j++) {
       const c = (removal.class + j) % numClasses;

@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { currentBackend } from '../backend.js';
 import { ArtefactCache } from '../cache.js';
 import type { Dataset } from '../data/types.js';
+import { classCounts } from '../data/removal.js';
 import { datasetFingerprint, ENGINE_VERSION } from '../erase.js';
 import { SsseError } from '../errors.js';
 import { sha256Bytes, sha256Json } from '../hash.js';
@@ -502,12 +503,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     setParams(net, thetaHat);
     const evaluateSeconds = seconds(t0);
 
-    const trainIds = classIds;
-    const removedClassCounts = new Array<number>(net.numClasses).fill(0);
-    for (const i of removed) {
-      const c = trainIds[i] as number;
-      removedClassCounts[c] = (removedClassCounts[c] as number) + 1;
-    }
+    const removedClassCounts = classCounts(classIds, net.numClasses, removed);
     const star = evaluator.star;
     const retrainedEval = evaluator.retrained;
     const resultAt = (row: SweepRow, hat: ModelEval): EpsilonResult => ({

@@ -13,6 +13,7 @@
  * It does not apply to part of a class or a random removal (there the retrained model still
  * classifies most of S correctly), and such a request is refused with the figures.
  */
+import { classCounts } from '../data/removal.js';
 import { SsseError } from '../errors.js';
 
 export const FORGET_RULE =
@@ -23,16 +24,8 @@ export const FORGET_RULE =
  * counts, when S holds only part of a class's training samples.
  */
 export function wholeClassesOf(classIds: Int32Array, removed: ArrayLike<number>, numClasses: number): number[] {
-  const total = new Array<number>(numClasses).fill(0);
-  const inS = new Array<number>(numClasses).fill(0);
-  classIds.forEach((c, i) => {
-    if (!(Number.isInteger(c) && c >= 0 && c < numClasses)) throw new SsseError('BAD_INPUT', `training sample ${i} has class id ${c}, outside 0..${numClasses - 1}`);
-    total[c] = (total[c] as number) + 1;
-  });
-  for (let j = 0; j < removed.length; j++) {
-    const c = classIds[removed[j] as number] as number;
-    inS[c] = (inS[c] as number) + 1;
-  }
+  const total = classCounts(classIds, numClasses);
+  const inS = classCounts(classIds, numClasses, removed);
   const classes: number[] = [];
   for (let c = 0; c < numClasses; c++) {
     const k = inS[c] as number;

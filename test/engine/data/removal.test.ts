@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { classRemoval, randomRemoval, readRemovalFile, resolveRemoval } from '../../../main/engine/data/removal.js';
+import { classCounts, classRemoval, randomRemoval, readRemovalFile, resolveRemoval } from '../../../main/engine/data/removal.js';
 import { mulberry32, sampleWithoutReplacement } from '../../../main/engine/data/random.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-removal-'));
@@ -192,4 +192,14 @@ describe('random', () => {
     assert.deepEqual(pool, [5, 6, 7, 8]);
     assert.deepEqual(sampleWithoutReplacement(pool, 0, mulberry32(3)), []);
   });
+});
+
+test('classCounts: per-class counts of every row or of the rows named, worked by hand; an id out of range names the sample', () => {
+  const ids = Int32Array.from([2, 0, 2, 1, 2]);
+  assert.deepEqual(classCounts(ids, 3), [1, 1, 3]);
+  assert.deepEqual(classCounts(ids, 4), [1, 1, 3, 0]);
+  assert.deepEqual(classCounts(ids, 3, [0, 4, 3]), [0, 1, 2]);
+  assert.deepEqual(classCounts(ids, 3, []), [0, 0, 0]);
+  assert.throws(() => classCounts(ids, 2), (e: unknown) => e instanceof Error && /training sample 0 has class id 2, outside 0\.\.1/.test(e.message));
+  assert.throws(() => classCounts([0, 1.5], 3, [1]), /training sample 1 has class id 1\.5, outside 0\.\.2/);
 });
