@@ -473,29 +473,27 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       hats.set(row.epsilon, hat);
       report(config, 'sweep', i + 1, grid.length);
     }
+    // The in-sample rule reads S's own retrained model: it decides when nothing else does, and is
+    // reported beside the held-out and forget rules. The start of this function made sure that
+    // without a given ε one of the three applies.
+    const inSample = config.epsilon === null && thetaRetrained !== null ? chooseEpsilon(sweep) : null;
+    const forget: ForgetChoice | null = forgetThreshold !== null ? chooseForgetEpsilon(sweep, forgetThreshold) : null;
     let epsilon: number;
     let rule: NetworkEraseSummary['epsilon_rule'];
-    let inSample: { row: SweepRow; rule: 'max_gamma_S' | 'min_accuracy_difference' } | null = null;
     if (config.epsilon !== null) {
       epsilon = config.epsilon;
       rule = 'given';
-    } else if (thetaRetrained !== null) {
-      inSample = chooseEpsilon(sweep);
+    } else if (calibrated) {
+      epsilon = calibrated.epsilon;
+      rule = 'calibrated';
+    } else if (forget) {
+      epsilon = forget.epsilon;
+      rule = 'forget_threshold';
+    } else if (inSample) {
       epsilon = inSample.row.epsilon;
       rule = inSample.rule;
     } else {
-      epsilon = Number.NaN; // only reachable with the forget rule (checked above), which sets it below
-      rule = 'forget_threshold';
-    }
-    let forget: ForgetChoice | null = null;
-    if (forgetThreshold !== null) {
-      forget = chooseForgetEpsilon(sweep, forgetThreshold);
-      epsilon = forget.epsilon;
-      rule = 'forget_threshold';
-    }
-    if (calibrated) {
-      epsilon = calibrated.epsilon;
-      rule = 'calibrated';
+      throw new SsseError('BAD_ARGUMENT', 'eraseNetwork: no rule chooses ε (give --epsilon, --verify retrain or --forget-threshold)');
     }
     const applied = sweep.find((r) => r.epsilon === epsilon) ?? evaluator.evaluate(epsilon).row;
     const hatEval = hats.get(epsilon) ?? evaluator.evaluate(epsilon).hat;
