@@ -7,7 +7,7 @@ import { loadDataset } from '../../../main/engine/data/dataset.js';
 import { SsseError } from '../../../main/engine/errors.js';
 import type { MatMulShape } from '../../../main/engine/linalg/gram.js';
 import { fisherInverse, fisherWeights, shermanMorrisonBlock } from '../../../main/engine/linear/fisher.js';
-import { fastFisherBlock } from '../../../main/engine/linear/fisherFast.js';
+import { fastFisherBlock, NEGLIGIBLE, squaredRowNorms, withoutNegligibleRows } from '../../../main/engine/linear/fisherFast.js';
 import type { LinearModel } from '../../../main/engine/linear/model.js';
 import { removalGradient } from '../../../main/engine/linear/ssseStep.js';
 import { trainLinear } from '../../../main/engine/linear/train.js';
@@ -116,6 +116,61 @@ describe('fastFisherBlock (blocked route) on a small random problem, held to the
       assert.throws(() => fastFisherBlock(features, n, d, w, n, bad), (e: unknown) => e instanceof SsseError && /--damping/.test(e.message));
     }
     assert.throws(() => fastFisherBlock(features, n, d, w, 0, DAMPING), (e: unknown) => e instanceof SsseError && e.code === 'BAD_ARGUMENT');
+  });
+});
+
+describe('negligible rows (withoutNegligibleRows): left out of the Gram, F̂⁻¹ unchanged', () => {
+  test('worked by hand: (w_j/N)·‖x_j‖² ≤ 2⁻⁶⁰·λ_F/n is zeroed, inclusive; larger, zero, NaN and negative weights are kept', () => {
+    // 6 rows × 2 features, ‖x_j‖² = 25, 1, 0, 4, 1, 1; N = 3, λ_F = 1e-4, n = 6:
+    // a row goes when w_j·‖x_j‖² ≤ 2⁻⁶⁰·1e-4·3/6 = 2⁻⁶¹·1e-4.
+    const x = Float32Array.from([3, 4, 1, 0, 0, 0, 0, 2, 0, 1, 1, 0]);
+    const limit = 2 ** -61 * 1e-4;
+    assert.deepEqual(Array.from(squaredRowNorms(x, 6, 2)), [25, 1, 0, 4, 1, 1]);
+    const w = [limit / 25, limit * 1.01, 5, 0, Number.NaN, -1];
+    const out = withoutNegligibleRows(x, 6, 2, w, 3, 1e-4);
+    // Row 0 exactly at the limit goes; row 1 just above stays; row 2 has no features, so any
+    // weight contributes nothing and goes; 0 stays 0; NaN and −1 stay for the Gram to refuse.
+    assert.equal(out[0], 0);
+    assert.equal(out[1], limit * 1.01);
+    assert.equal(out[2], 0);
+    assert.equal(out[3], 0);
+    assert.ok(Number.isNaN(out[4]));
+    assert.equal(out[5], -1);
+    assert.equal(NEGLIGIBLE, 2 ** -60);
+  });
+
+  test("rows of tiny weight (1e-30 … 1e-300, float32 subnormals once scaled) give exactly the block without them, and the direct inverse with them", () => {
+    const n = 300;
+    const d = 24;
+    const features = randomFeatures(n, d, 211);
+    const g = gaussian(212);
+    const w = Float64Array.from({ length: n }, () => Math.abs(g()) * 0.2);
+    const tiny = Float64Array.from(w);
+    const zeroed = Float64Array.from(w);
+    for (let j = 0; j < n; j += 3) {
+      tiny[j] = 10 ** -(30 + ((j * 7) % 270));
+      zeroed[j] = 0;
+    }
+    const tuning = { block: 8, gramPlan: { chunkRows: 64, panels: 3 } };
+    const withTiny = fastFisherBlock(features, n, d, tiny, n, DAMPING, tuning);
+    assert.deepEqual(withTiny, fastFisherBlock(features, n, d, zeroed, n, DAMPING, tuning));
+    // The float64 reference keeps every tiny row: the result is still the same matrix.
+    const err = relFrob(withTiny, directInverse(features, n, d, tiny, n));
+    assert.ok(err < 2e-5, `${err}`);
+  });
+
+  test('a row above the limit still counts: one weight of 1e-3 changes the block', () => {
+    const n = 50;
+    const d = 6;
+    const features = randomFeatures(n, d, 221, 0);
+    const base = new Float64Array(n).fill(0.5);
+    const more = Float64Array.from(base);
+    more[0] = 0;
+    const a = fastFisherBlock(features, n, d, base, n, DAMPING);
+    const b = fastFisherBlock(features, n, d, more, n, DAMPING);
+    assert.ok(relFrob(a, b) > 1e-4, 'dropping a real row must change F̂⁻¹');
+    const kept = withoutNegligibleRows(features, n, d, Float64Array.from(base, (v, j) => (j === 0 ? 1e-3 : v)), n, DAMPING);
+    assert.equal(kept[0], 1e-3);
   });
 });
 
