@@ -37,7 +37,7 @@ import { chooseEpsilon, type SplitAccuracy, type SweepRow } from '../main/engine
 import { solveBlockFisher } from '../main/engine/nn/blockFisher.js';
 import { chooseForgetEpsilon, FORGET_RULE } from '../main/engine/nn/forgetRule.js';
 import { BLOCK_ORDERS, blockPermutation, DEFAULT_BLOCK_ORDER, describeBlockOrder, type BlockOrder } from '../main/engine/nn/blockOrder.js';
-import { calibrationDraws, chooseCalibratedEpsilon, describeCalibrationKind, trialBestEpsilon, trialCurve, type CalibrationTrial, type CurvePoint } from '../main/engine/nn/calibrate.js';
+import { calibrationDraws, chooseCalibratedEpsilon, describeCalibrationKind, trialBestEpsilon, trialSweep, type CalibrationTrial, type CurvePoint, type TrialSweep } from '../main/engine/nn/calibrate.js';
 import { complementRows, evaluationSplits, type RemovalDescription } from '../main/engine/nn/erase.js';
 import {
   accuracyDifference,
@@ -101,9 +101,20 @@ interface EpsilonOutcome {
   removed_class_accuracy: { removed: number | null; test: number | null };
 }
 
+/**
+ * A calibration removal with what it takes to judge it as a request of its own (the section
+ * "Other draws of S"): θ*'s and its retrained model's accuracies on its splits and its whole
+ * sweep (γ_S, θ̂_t's accuracies at each ε). Absent from results-nn.json files written before.
+ */
+interface JudgedTrial extends CalibrationTrial {
+  star_accuracy?: SplitAccuracy;
+  retrained_accuracy?: SplitAccuracy;
+  sweep?: SweepRow[];
+}
+
 /** The held-out choice for one setting: the trials' curves (this setting's directions), ε_cal, and S at ε_cal. */
 interface CalibratedResult extends EpsilonOutcome {
-  trials: CalibrationTrial[];
+  trials: JudgedTrial[];
   mean_curve: CurvePoint[];
 }
 
@@ -261,7 +272,7 @@ async function main(): Promise<void> {
     // every setting's direction. S's retrained model is not touched here.
     const trialDraws = draws[ri] ?? [];
     const trialRetrainSeconds: number[] = [];
-    const curves = new Map<string, CurvePoint[][]>();
+    const curves = new Map<string, TrialSweep[]>();
     let sweepsSeconds = 0;
     for (let t = 0; t < trialDraws.length; t++) {
       const draw = trialDraws[t] as (typeof trialDraws)[number];
@@ -276,7 +287,7 @@ async function main(): Promise<void> {
           const key = `${blockSize}/${damping}`;
           const direction = directions.get(key)?.dirs[removals.length + ri * TRIALS + t] as Float64Array;
           const list = curves.get(key) ?? [];
-          list.push(trialCurve(net, star.theta, direction, trained.theta, trialSplits, networkEpsilonGrid()));
+          list.push(trialSweep(net, star.theta, direction, trained.theta, trialSplits, networkEpsilonGrid()));
           curves.set(key, list);
         }
       }
@@ -307,8 +318,8 @@ async function main(): Promise<void> {
         firstHat ??= hat.accuracy;
         let best = sweep[0] as SweepRow;
         for (const r of sweep) if ((r.mean_abs_accuracy_difference ?? Infinity) < (best.mean_abs_accuracy_difference ?? Infinity)) best = r;
-        const trialCurves = curves.get(`${blockSize}/${damping}`) ?? [];
-        const cal = chooseCalibratedEpsilon(trialCurves);
+        const trialSweeps = curves.get(`${blockSize}/${damping}`) ?? [];
+        const cal = chooseCalibratedEpsilon(trialSweeps.map((t) => t.curve));
         const calRow = sweep.find((r) => r.epsilon === cal.epsilon) as SweepRow;
         const calHat = hats.get(cal.epsilon) as ModelEval;
         const calibrated: CalibratedResult = {
@@ -318,11 +329,14 @@ async function main(): Promise<void> {
           accuracy: calHat.accuracy,
           difference: accuracyDifference(calHat.accuracy, retrainedEval.accuracy),
           removed_class_accuracy: classAcc(calHat),
-          trials: trialCurves.map((curve, t) => ({
+          trials: trialSweeps.map((ts, t) => ({
             removal: trialDraws[t]?.removal as RemovalDescription,
             k: trialDraws[t]?.rows.length as number,
-            best_epsilon: trialBestEpsilon(curve),
-            curve,
+            best_epsilon: trialBestEpsilon(ts.curve),
+            curve: ts.curve,
+            star_accuracy: ts.star.accuracy,
+            retrained_accuracy: ts.retrained.accuracy,
+            sweep: ts.rows,
           })),
           mean_curve: cal.mean_curve,
         };
@@ -468,6 +482,8 @@ function markdown(r: Report): string {
     L.push('');
   }
 
+  for (const line of otherDrawsSection(r)) L.push(line);
+
   for (const rem of r.removals) {
     L.push(`## ${rem.title[0]?.toUpperCase()}${rem.title.slice(1)} (k = ${rem.k.toLocaleString('en')})`);
     L.push('');
@@ -575,17 +591,148 @@ function outcome(c: ConfigResult, which: Which, retrained?: SplitAccuracy): Epsi
 
 /** The issue's target for a removal (none is set for part of a class: always false there). */
 function targetMet(rem: RemovalResult, o: EpsilonOutcome): boolean {
-  if (rem.key === 'class') {
-    const onS = o.difference.removed;
-    const onTest = o.difference.test;
+  return targetMetFor(rem.key, o.difference, rem.star.difference.mean);
+}
+
+/**
+ * The issue's target for a removal of this kind, from θ̂'s differences to its retrained model and
+ * θ*'s mean difference on the same draw: whole class, within 2 points on S and 1.5 on test;
+ * 1% at random, at most half of θ*'s mean |Δ|; part of a class has none (false).
+ */
+function targetMetFor(key: Removal['key'], difference: AccuracyDifference, starMean: number | null): boolean {
+  if (key === 'class') {
+    const onS = difference.removed;
+    const onTest = difference.test;
     return onS !== null && onTest !== null && onS <= 0.02 && onTest <= 0.015;
   }
-  if (rem.key === 'random') {
-    const m = o.difference.mean;
-    const starMean = rem.star.difference.mean;
+  if (key === 'random') {
+    const m = difference.mean;
     return m !== null && starMean !== null && m <= starMean / 2;
   }
   return false;
+}
+
+/** One draw judged as a request: the rule's ε, θ̂'s accuracies and differences there, θ*'s mean |Δ|, the verdict. */
+interface DrawVerdict {
+  epsilon: number;
+  accuracy: SplitAccuracy;
+  difference: AccuracyDifference;
+  starMean: number | null;
+  met: boolean;
+}
+
+type DrawRule = 'in-sample' | 'forget';
+
+/** A draw (S itself or a calibration removal) at one setting under one rule; null when its sweep is not stored or the rule cannot choose. */
+function judgeDraw(key: Removal['key'], sweep: readonly SweepRow[], star: SplitAccuracy, retrained: SplitAccuracy, rule: DrawRule): DrawVerdict | null {
+  let epsilon: number;
+  if (rule === 'forget') {
+    try {
+      epsilon = chooseForgetEpsilon(sweep, FORGET_TAU).epsilon;
+    } catch {
+      return null; // no ε of the grid reaches τ
+    }
+  } else {
+    epsilon = chooseEpsilon([...sweep]).row.epsilon;
+  }
+  const row = sweep.find((x) => x.epsilon === epsilon) as SweepRow;
+  const difference = accuracyDifference(row.accuracy, retrained);
+  const starMean = accuracyDifference(star, retrained).mean;
+  return { epsilon, accuracy: row.accuracy, difference, starMean, met: targetMetFor(key, difference, starMean) };
+}
+
+interface Draw {
+  label: string;
+  /** Per setting (rem.configs' order): the sweep and the two models' accuracies, or null when not stored. */
+  perSetting: ({ sweep: SweepRow[]; star: SplitAccuracy; retrained: SplitAccuracy } | null)[];
+}
+
+/** S and its calibration removals, each with what judging it needs. */
+function drawsOf(rem: RemovalResult): Draw[] {
+  const own: Draw = { label: `S (${rem.key === 'class' ? `class ${REMOVED_CLASS}` : 'seed 0'})`, perSetting: rem.configs.map((c) => ({ sweep: c.sweep, star: rem.star.accuracy, retrained: rem.retrained.accuracy })) };
+  const count = rem.configs[0]?.calibrated.trials.length ?? 0;
+  const others: Draw[] = [];
+  for (let t = 0; t < count; t++) {
+    const first = rem.configs[0]?.calibrated.trials[t];
+    others.push({
+      label: first ? describeRemoval(first.removal) : `trial ${t + 1}`,
+      perSetting: rem.configs.map((c) => {
+        const tr = c.calibrated.trials[t];
+        return tr?.sweep && tr.star_accuracy && tr.retrained_accuracy ? { sweep: tr.sweep, star: tr.star_accuracy, retrained: tr.retrained_accuracy } : null;
+      }),
+    });
+  }
+  return [own, ...others];
+}
+
+/**
+ * "Other draws of S": each calibration removal judged as a request of its own by the rules S is
+ * judged by, against its own retrained model, beside S. Empty for results written before the
+ * trials' sweeps were stored.
+ */
+function otherDrawsSection(r: Report): string[] {
+  const L: string[] = [];
+  const judged = r.removals.filter((rem) => drawsOf(rem).slice(1).some((d) => d.perSetting.every((x) => x !== null)));
+  if (judged.length === 0) return L;
+  L.push('## Other draws of S: the calibration removals judged as requests of their own');
+  L.push('');
+  const randomK = r.removals.find((m) => m.key === 'random')?.k;
+  L.push(
+    `One S is one draw.${randomK ? ` At k = ${randomK} one sample of S is ${(100 / randomK).toFixed(randomK > 100 ? 2 : 0)} point${randomK === 100 ? '' : 's'} of accuracy on S, so a verdict on a single draw can turn on one or two samples.` : ''} ` +
+      'The calibration removals S_t above were each retrained (same seed and settings) and swept at every setting; here each is judged as if it were the request, by the same rules and targets as S, against its own retrained model (θ*\'s mean |Δ| is taken on that draw too). ' +
+      'Nothing here was computed for this section: it reads the trials\' sweeps in results-nn.json.',
+  );
+  L.push('');
+  const settings = (rem: RemovalResult) => rem.configs.map((c) => `B = ${c.block_size}, λ_F = ${c.damping}`);
+  for (const rem of judged) {
+    const draws = drawsOf(rem).filter((d) => d.perSetting.every((x) => x !== null));
+    const rules: DrawRule[] = rem.key === 'class' ? ['in-sample', 'forget'] : ['in-sample'];
+    for (const rule of rules) {
+      const verdicts = draws.map((d) => d.perSetting.map((x) => (x ? judgeDraw(rem.key, x.sweep, x.star, x.retrained, rule) : null)));
+      const all = verdicts.flat();
+      const met = all.filter((v) => v?.met).length;
+      const ruleName =
+        rule === 'forget' ? `forget threshold τ = ${FORGET_TAU}` : rem.key === 'random' ? "SSSE.md's rule (largest γ_S)" : "SSSE.md's rule (γ_S undefined: smallest mean |Δ|)";
+      const title = rem.key === 'class' ? 'Whole class' : rem.key === 'random' ? '1% at random' : '10% of a class';
+      L.push(
+        rem.key === 'class-part'
+          ? `### ${title}, ${ruleName}: mean |Δ| at the rule's ε against θ*'s (no target)`
+          : `### ${title}, ${ruleName}: met in ${met} of ${all.length} (draw, setting) pairs`,
+      );
+      L.push('');
+      L.push(`| draw | ${settings(rem).join(' | ')} |`);
+      L.push(`|---|${settings(rem).map(() => '---').join('|')}|`);
+      draws.forEach((d, i) => {
+        const cells = (verdicts[i] ?? []).map((v) => {
+          if (!v) return 'no ε reaches τ';
+          const mark = rem.key === 'class-part' ? '' : v.met ? ' ✓' : ' ✗';
+          if (rem.key === 'class') return `ε ${v.epsilon}: S ${pct(v.accuracy.removed)}%, test Δ ${pts(v.difference.test)}${mark}`;
+          return `ε ${v.epsilon}: ${f4(v.difference.mean)} (θ* ${f4(v.starMean)})${mark}`;
+        });
+        L.push(`| ${d.label} | ${cells.join(' | ')} |`);
+      });
+      L.push('');
+      if (rem.key !== 'class-part') {
+        const bySetting = rem.configs.map((_, j) => verdicts.filter((row) => row[j]?.met).length);
+        L.push(`Met per setting (of ${draws.length} draws): ${settings(rem).map((name, j) => `${name}: ${bySetting[j]}`).join('; ')}.`);
+        L.push('');
+        if (rem.key === 'random') {
+          const ratios = all.filter((v): v is DrawVerdict => v !== null && v.difference.mean !== null && v.starMean !== null && v.starMean > 0).map((v) => (v.difference.mean as number) / (v.starMean as number));
+          const mean = ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length);
+          L.push(`mean |Δ| at the rule's ε over θ*'s, per pair: median ${f3(median(ratios))}, mean ${f3(mean)}, largest ${f3(Math.max(...ratios))} (target: ≤ 0.5 on each).`);
+        }
+        L.push('');
+      }
+    }
+  }
+  return L;
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
 }
 
 function describeRemoval(d: RemovalDescription): string {

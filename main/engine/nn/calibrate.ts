@@ -22,9 +22,10 @@
  */
 import { classCounts, classRemoval, randomRemoval } from '../data/removal.js';
 import { SsseError } from '../errors.js';
+import type { SweepRow } from '../linear/sweep.js';
 import { report, throwIfCancelled, type RunControl } from '../progress.js';
 import type { RemovalDescription } from './erase.js';
-import { NetworkStepEvaluator, type EvalSplit, type SplitKey } from './evaluate.js';
+import { NetworkStepEvaluator, type EvalSplit, type ModelEval, type SplitKey } from './evaluate.js';
 import type { Network } from './network.js';
 
 export interface CalibrationDraw {
@@ -186,6 +187,14 @@ export function trialBestEpsilon(curve: readonly CurvePoint[]): number {
   return curve[argminWithTie(curve.map((p) => p.mean_abs_accuracy_difference))]?.epsilon as number;
 }
 
+/** One trial swept: its curve, every sweep row (γ_S, accuracies of θ̂_t) and θ*'s and θ*_{−S_t}'s evaluations on its splits. */
+export interface TrialSweep {
+  curve: CurvePoint[];
+  rows: SweepRow[];
+  star: ModelEval;
+  retrained: ModelEval;
+}
+
 /**
  * One trial's curve m_t(ε) over `grid` (ascending): θ̂ = θ* + ε·Δ_t against the trial's retrained
  * model, on the trial's own splits. Reports phase 'calibrate-sweep'.
@@ -199,15 +208,31 @@ export function trialCurve(
   grid: readonly number[],
   control?: RunControl,
 ): CurvePoint[] {
+  return trialSweep(net, thetaStar, direction, thetaRetrained, splits, grid, control).curve;
+}
+
+/** trialCurve with the whole sweep kept (scripts/results-nn.ts judges each trial as a request of its own). */
+export function trialSweep(
+  net: Network,
+  thetaStar: Float32Array,
+  direction: Float64Array,
+  thetaRetrained: Float32Array,
+  splits: Record<SplitKey, EvalSplit | null>,
+  grid: readonly number[],
+  control?: RunControl,
+): TrialSweep {
   const evaluator = new NetworkStepEvaluator(net, thetaStar, direction, thetaRetrained, splits);
   const curve: CurvePoint[] = [];
+  const rows: SweepRow[] = [];
   for (let i = 0; i < grid.length; i++) {
     throwIfCancelled(control, 'calibration');
     const epsilon = grid[i] as number;
-    const m = evaluator.evaluate(epsilon).row.mean_abs_accuracy_difference;
+    const row = evaluator.evaluate(epsilon).row;
+    const m = row.mean_abs_accuracy_difference;
     if (m === null) throw new SsseError('NUMERIC', `calibration: no accuracy difference at ε = ${epsilon}`);
     curve.push({ epsilon, mean_abs_accuracy_difference: m });
+    rows.push(row);
     report(control, 'calibrate-sweep', i + 1, grid.length);
   }
-  return curve;
+  return { curve, rows, star: evaluator.star, retrained: evaluator.retrained as ModelEval };
 }

@@ -5,9 +5,11 @@ import { initBackend } from '../../../main/engine/backend.js';
 import { classRemoval, randomRemoval } from '../../../main/engine/data/removal.js';
 import { CancelledError, SsseError } from '../../../main/engine/errors.js';
 import { solveBlockFisher } from '../../../main/engine/nn/blockFisher.js';
-import { calibrationDraws, chooseCalibratedEpsilon, trialBestEpsilon, type CurvePoint } from '../../../main/engine/nn/calibrate.js';
-import { eraseNetwork, type NetworkEraseConfig } from '../../../main/engine/nn/erase.js';
-import { disposeNetwork } from '../../../main/engine/nn/network.js';
+import { calibrationDraws, chooseCalibratedEpsilon, trialBestEpsilon, trialCurve, trialSweep, type CurvePoint } from '../../../main/engine/nn/calibrate.js';
+import { complementRows, eraseNetwork, evaluationSplits, type NetworkEraseConfig } from '../../../main/engine/nn/erase.js';
+import { accuracyDifference, evaluateParams, stepParams } from '../../../main/engine/nn/evaluate.js';
+import { disposeNetwork, initialParams } from '../../../main/engine/nn/network.js';
+import { buildNetwork } from '../../../main/engine/nn/spec.js';
 import { randomFeatures } from '../../helpers/reference.js';
 import { tinyDataset, tinyNetworkConfig } from '../../helpers/tinyNetwork.js';
 
@@ -137,6 +139,39 @@ test('several vectors in one block pass give each vector what it alone gives', a
     const both = await solveBlockFisher(G, [a, b], options);
     const alone = await solveBlockFisher(G, [b], options);
     assert.deepEqual(both[0]?.[1], alone[0]?.[0], method);
+  }
+});
+
+test('trialSweep keeps the whole sweep: its curve is trialCurve\'s, each row is θ* + ε·Δ evaluated directly, θ* and θ*_{−S_t} are evaluated on the trial\'s splits', () => {
+  const ds = tinyDataset();
+  const net = buildNetwork({ kind: 'mlp', hidden: [5] }, [ds.d], 3);
+  try {
+    const star = initialParams(net, 11);
+    const retrained = initialParams(net, 12);
+    const direction = Float64Array.from(randomFeatures(1, net.p, 13, 0), (v) => v - 0.5);
+    const removed = Int32Array.from(randomRemoval(90, 9, 4)).sort();
+    const splits = evaluationSplits(ds, removed, complementRows(90, removed));
+    const grid = [0.01, 0.1, 1, 10];
+    const before = tf.memory().numTensors;
+    const swept = trialSweep(net, star, direction, retrained, splits, grid);
+    assert.equal(tf.memory().numTensors, before, 'tensor leak');
+    assert.deepEqual(swept.curve, trialCurve(net, star, direction, retrained, splits, grid));
+    const starEval = evaluateParams(net, star, splits);
+    const retrainedEval = evaluateParams(net, retrained, splits);
+    assert.deepEqual(swept.star.accuracy, starEval.accuracy);
+    assert.deepEqual(swept.retrained.accuracy, retrainedEval.accuracy);
+    assert.equal(swept.rows.length, grid.length);
+    grid.forEach((epsilon, i) => {
+      const row = swept.rows[i];
+      assert.ok(row);
+      assert.equal(row.epsilon, epsilon);
+      const hat = evaluateParams(net, stepParams(star, direction, epsilon), splits);
+      assert.deepEqual(row.accuracy, hat.accuracy);
+      assert.equal(row.mean_abs_accuracy_difference, accuracyDifference(hat.accuracy, retrainedEval.accuracy).mean);
+      assert.equal(swept.curve[i]?.mean_abs_accuracy_difference, row.mean_abs_accuracy_difference);
+    });
+  } finally {
+    disposeNetwork(net);
   }
 });
 
