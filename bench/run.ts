@@ -260,26 +260,30 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   phases['fisher_literal_subset'] = literalPart;
   const literalExtrapolated = literalPart.median_s * (n / rowsTimed) * A;
 
-  const plan2 = planFisher(n, d, A, 2);
+  const plan2 = planFisher(n, d, A, 1);
   log(`  ${describeFisherPlan(plan2)}`);
-  log(`  fast Fisher path: in-process, 1 worker, 2 workers (${fastRuns} runs each, interleaved)`);
-  const fisherTimes: Record<string, number[]> = { in_process: [], workers_1: [], workers_2: [] };
-  const fisherCpu: Record<string, number[]> = { in_process: [], workers_1: [], workers_2: [] };
+  // One thread (in-process); two threads as the product builds on 2 cores (this thread and one
+  // worker, each claiming the next block); and, beside them, two workers with this thread only
+  // waiting, as builds ran before this thread computed too.
+  log(`  fast Fisher path: 1 thread, this thread + 1 worker, 2 workers with this thread waiting (${fastRuns} runs each, interleaved)`);
+  const FISHER_RUNS = [
+    ['in_process', 0, true],
+    ['main_and_1_worker', 1, true],
+    ['workers_2_main_waiting', 2, false],
+  ] as const;
+  const fisherTimes: Record<string, number[]> = { in_process: [], main_and_1_worker: [], workers_2_main_waiting: [] };
+  const fisherCpu: Record<string, number[]> = { in_process: [], main_and_1_worker: [], workers_2_main_waiting: [] };
   // The busiest thread's CPU seconds: the wall time the build would take with a core per thread.
-  const fisherCriticalCpu: Record<string, number[]> = { in_process: [], workers_1: [], workers_2: [] };
-  const fisherRss: Record<string, PeakRss | null> = { in_process: null, workers_1: null, workers_2: null };
+  const fisherCriticalCpu: Record<string, number[]> = { in_process: [], main_and_1_worker: [], workers_2_main_waiting: [] };
+  const fisherRss: Record<string, PeakRss | null> = { in_process: null, main_and_1_worker: null, workers_2_main_waiting: null };
   let fisher: FisherInverse | null = null;
   for (let r = 0; r < fastRuns; r++) {
-    for (const [label, workers] of [
-      ['in_process', 0],
-      ['workers_1', 1],
-      ['workers_2', 2],
-    ] as const) {
+    for (const [label, workers, mainThreadComputes] of FISHER_RUNS) {
       const { value, rss } = await withPeakRss(async () => {
         const sampler = new ThreadCpuSampler();
         const c0 = process.cpuUsage();
         const t0 = performance.now();
-        fisher = await buildFisherInverse(star, features, labels, n, { damping: DAMPING, workers });
+        fisher = await buildFisherInverse(star, features, labels, n, { damping: DAMPING, workers, mainThreadComputes });
         const wall = (performance.now() - t0) / 1e3;
         const cpu = cpuSeconds(c0);
         return [wall, cpu, sampler.stop()[0] ?? Number.NaN] as const;
@@ -291,8 +295,8 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
       if (!prev || (rss.increase_bytes ?? 0) > (prev.increase_bytes ?? 0)) fisherRss[label] = rss;
     }
     log(
-      `    run ${r + 1}: in-process ${secs(fisherTimes['in_process']?.[r])}, 1 worker ${secs(fisherTimes['workers_1']?.[r])}, ` +
-        `2 workers ${secs(fisherTimes['workers_2']?.[r])} (CPU ${secs(fisherCpu['workers_2']?.[r])}); load ${os.loadavg()[0]?.toFixed(2)}`,
+      `    run ${r + 1}: 1 thread ${secs(fisherTimes['in_process']?.[r])}, this thread + 1 worker ${secs(fisherTimes['main_and_1_worker']?.[r])} ` +
+        `(CPU ${secs(fisherCpu['main_and_1_worker']?.[r])}), 2 workers, this thread waiting ${secs(fisherTimes['workers_2_main_waiting']?.[r])}; load ${os.loadavg()[0]?.toFixed(2)}`,
     );
   }
   for (const label of Object.keys(fisherTimes)) {
@@ -324,10 +328,9 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   // reuse), so it is not comparable to storage + data and no ratio is taken from it.
   for (const [label, workers, mode, blocks, builds] of [
     ['in_process', 0, 'memory', A, 1],
-    ['workers_1', 1, 'memory', A, 1],
-    ['workers_2', 2, 'memory', A, 1],
+    ['main_and_1_worker', 1, 'memory', A, 1],
     ['streamed_in_process', 0, 'streamed', A, 1],
-    ['streamed_workers_2', 2, 'streamed', A, 1],
+    ['streamed_main_and_1_worker', 1, 'streamed', A, 1],
     ['one_block_streamed_in_process', 0, 'streamed', 1, 1],
     ['second_build_in_process', 0, 'memory', A, 2],
     ['second_build_streamed_in_process', 0, 'streamed', A, 2],
@@ -473,17 +476,17 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   };
   const ratios: Record<string, number | null> = {
     erasure_over_retrain: f('erasure_stored') / f('retrain'),
-    literal_over_fast_2_workers: literalExtrapolated / f('fisher_fast_workers_2'),
+    literal_over_fast_2_threads: literalExtrapolated / f('fisher_fast_main_and_1_worker'),
     literal_over_fast_in_process: literalExtrapolated / f('fisher_fast_in_process'),
     fast_block_over_its_matmuls: blockMedian / replayMedian,
-    one_worker_over_two_workers: f('fisher_fast_workers_1') / f('fisher_fast_workers_2'),
-    one_worker_over_two_workers_by_busiest_thread_cpu: (busiestThread['workers_1'] ?? Number.NaN) / (busiestThread['workers_2'] ?? Number.NaN),
-    in_process_over_two_workers: f('fisher_fast_in_process') / f('fisher_fast_workers_2'),
+    one_thread_over_two_threads: f('fisher_fast_in_process') / f('fisher_fast_main_and_1_worker'),
+    one_thread_over_two_threads_by_busiest_thread_cpu: (busiestThread['in_process'] ?? Number.NaN) / (busiestThread['main_and_1_worker'] ?? Number.NaN),
+    one_thread_over_two_workers_main_waiting: f('fisher_fast_in_process') / f('fisher_fast_workers_2_main_waiting'),
     previous_route_over_fast_in_process: Number.isFinite(choleskyRoute) ? choleskyRoute / f('fisher_fast_in_process') : null,
     fisher_build_memory_over_storage_plus_data_in_process: buildMemory('in_process'),
-    fisher_build_memory_over_storage_plus_data_2_workers: buildMemory('workers_2'),
+    fisher_build_memory_over_storage_plus_data_2_threads: buildMemory('main_and_1_worker'),
     fisher_build_memory_over_storage_plus_data_streamed_in_process: buildMemory('streamed_in_process'),
-    fisher_build_memory_over_storage_plus_data_streamed_2_workers: buildMemory('streamed_workers_2'),
+    fisher_build_memory_over_storage_plus_data_streamed_2_threads: buildMemory('streamed_main_and_1_worker'),
     // What the build adds beyond the fixed cost of a first build (a one-block build's peak):
     // how its memory grows with the F̂⁻¹ it produces, per byte of storage beyond one block.
     fisher_build_memory_per_stored_byte_beyond_one_block_in_memory: perStoredByte('in_process'),
@@ -491,9 +494,9 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   };
   const targets: SettingResult['targets'] = {
     erasure_vs_retrain: { target: '≤ 1/1000 (6,000-image setting)', value: ratios['erasure_over_retrain'] ?? null, met: (ratios['erasure_over_retrain'] ?? 1) <= 1e-3 },
-    fast_vs_literal: { target: '≥ 10× faster', value: ratios['literal_over_fast_2_workers'] ?? null, met: (ratios['literal_over_fast_2_workers'] ?? 0) >= 10 },
+    fast_vs_literal: { target: '≥ 10× faster', value: ratios['literal_over_fast_2_threads'] ?? null, met: (ratios['literal_over_fast_2_threads'] ?? 0) >= 10 },
     fast_vs_its_matmuls: { target: '≤ 1.5× the products it needs', value: ratios['fast_block_over_its_matmuls'] ?? null, met: (ratios['fast_block_over_its_matmuls'] ?? 9) <= 1.5 },
-    two_workers_vs_one: { target: '≥ 1.6× faster', value: ratios['one_worker_over_two_workers'] ?? null, met: (ratios['one_worker_over_two_workers'] ?? 0) >= 1.6 },
+    two_threads_vs_one: { target: '≥ 1.6× faster', value: ratios['one_thread_over_two_threads'] ?? null, met: (ratios['one_thread_over_two_threads'] ?? 0) >= 1.6 },
     fisher_memory_in_process: {
       target: '≤ 1.5× (storage + data)',
       value: ratios['fisher_build_memory_over_storage_plus_data_in_process'] ?? null,
@@ -504,10 +507,15 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
       value: ratios['fisher_build_memory_over_storage_plus_data_streamed_in_process'] ?? null,
       met: ratios['fisher_build_memory_over_storage_plus_data_streamed_in_process'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_streamed_in_process'] as number) <= 1.5,
     },
-    fisher_memory_2_workers: {
+    fisher_memory_2_threads: {
       target: '≤ 1.5× (storage + data)',
-      value: ratios['fisher_build_memory_over_storage_plus_data_2_workers'] ?? null,
-      met: ratios['fisher_build_memory_over_storage_plus_data_2_workers'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_2_workers'] as number) <= 1.5,
+      value: ratios['fisher_build_memory_over_storage_plus_data_2_threads'] ?? null,
+      met: ratios['fisher_build_memory_over_storage_plus_data_2_threads'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_2_threads'] as number) <= 1.5,
+    },
+    fisher_memory_streamed_2_threads: {
+      target: '≤ 1.5× (storage + data)',
+      value: ratios['fisher_build_memory_over_storage_plus_data_streamed_2_threads'] ?? null,
+      met: ratios['fisher_build_memory_over_storage_plus_data_streamed_2_threads'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_streamed_2_threads'] as number) <= 1.5,
     },
   };
   const { slowRuns: _s, fastRuns: _f, endToEnd: _e, ...settingInfo } = setting;
@@ -566,30 +574,31 @@ function table(results: SettingResult[]): string {
     ['retraining θ*₋S', (r) => secs(r.phases['retrain']?.median_s)],
     ['Fisher: literal rank-1 loop (extrap.)', (r) => secs(r.literal.extrapolated_s)],
     ['Fisher: previous route (Gram + JS inverse)', (r) => secs(Number.isFinite(r.cholesky_route_s) ? r.cholesky_route_s : null)],
-    ['Fisher: fast, in-process', (r) => secs(r.phases['fisher_fast_in_process']?.median_s)],
-    ['Fisher: fast, 1 worker', (r) => secs(r.phases['fisher_fast_workers_1']?.median_s)],
-    ['Fisher: fast, 2 workers', (r) => secs(r.phases['fisher_fast_workers_2']?.median_s)],
-    ['cores obtained: Fisher 1 w / 2 w', (r) => `${r.phases['fisher_fast_workers_1']?.cores_used ?? 'n/a'} / ${r.phases['fisher_fast_workers_2']?.cores_used ?? 'n/a'}`],
-    ['busiest thread CPU: Fisher 1 w / 2 w', (r) => `${secs(r.fisher_busiest_thread_cpu_s['workers_1'])} / ${secs(r.fisher_busiest_thread_cpu_s['workers_2'])}`],
+    ['Fisher: fast, 1 thread (in-process)', (r) => secs(r.phases['fisher_fast_in_process']?.median_s)],
+    ['Fisher: fast, this thread + 1 worker', (r) => secs(r.phases['fisher_fast_main_and_1_worker']?.median_s)],
+    ['Fisher: fast, 2 workers, this thread waits', (r) => secs(r.phases['fisher_fast_workers_2_main_waiting']?.median_s)],
+    ['cores obtained: Fisher 1 t / 2 t', (r) => `${r.phases['fisher_fast_in_process']?.cores_used ?? 'n/a'} / ${r.phases['fisher_fast_main_and_1_worker']?.cores_used ?? 'n/a'}`],
+    ['busiest thread CPU: Fisher 1 t / 2 t', (r) => `${secs(r.fisher_busiest_thread_cpu_s['in_process'])} / ${secs(r.fisher_busiest_thread_cpu_s['main_and_1_worker'])}`],
     ['one block: fast / its products', (r) => `${secs(r.fast_block.seconds.median_s)} / ${secs(r.fast_block.matmul_seconds.median_s)} (${r.fast_block.gflop} GFLOP)`],
     ['accuracy: fast vs float64 direct', (r) => `${r.accuracy['fast_vs_float64_direct_rel_frob']} (applied ${r.accuracy['fast_vs_float64_direct_applied_to_removal_gradient']})`],
     ['one erasure against stored artefacts', (r) => secs(r.phases['erasure_stored']?.median_s)],
     ['ε sweep (25 values)', (r) => secs(r.phases['sweep']?.median_s)],
     ['ssse erase, cold / warm / warm --verify none', (r) => (r.end_to_end ? `${secs(r.end_to_end.cold.median_s)} / ${secs(r.end_to_end.warm.median_s)} / ${secs(r.end_to_end.warm_no_verify.median_s)}` : 'not run')],
     ['peak RSS +: train / retrain', (r) => `${mb(r.phases['train']?.rss.increase_bytes)} / ${mb(r.phases['retrain']?.rss.increase_bytes)}`],
-    ['peak RSS +: Fisher in-proc / 1 w / 2 w (fresh)', (r) => ['in_process', 'workers_1', 'workers_2'].map((l) => mb(r.fisher_build_memory_fresh_process[l]?.increase_median_bytes)).join(' / ')],
-    ['  streamed in-proc / 2 w; one block (fixed)', (r) => ['streamed_in_process', 'streamed_workers_2', 'one_block_streamed_in_process'].map((l) => mb(r.fisher_build_memory_fresh_process[l]?.increase_median_bytes)).join(' / ')],
+    ['peak RSS +: Fisher 1 t / 2 t (fresh)', (r) => ['in_process', 'main_and_1_worker'].map((l) => mb(r.fisher_build_memory_fresh_process[l]?.increase_median_bytes)).join(' / ')],
+    ['  streamed 1 t / 2 t; one block (fixed)', (r) => ['streamed_in_process', 'streamed_main_and_1_worker', 'one_block_streamed_in_process'].map((l) => mb(r.fisher_build_memory_fresh_process[l]?.increase_median_bytes)).join(' / ')],
     ['  a later build, same process: kept / streamed', (r) => ['second_build_in_process', 'second_build_streamed_in_process'].map((l) => mb(r.fisher_build_memory_fresh_process[l]?.increase_median_bytes)).join(' / ')],
     ['peak RSS +: literal / erasure / sweep', (r) => ['fisher_literal_subset', 'erasure_stored', 'sweep'].map((l) => mb(r.phases[l]?.rss.increase_bytes)).join(' / ')],
     ['peak RSS: ssse erase cold / warm (process)', (r) => (r.end_to_end ? `${mb(r.end_to_end.cold.max_rss_bytes)} / ${mb(r.end_to_end.warm.max_rss_bytes)}` : 'not run')],
     ['F̂⁻¹ storage + data', (r) => `${mb(r.storage_bytes)} + ${mb(r.data_bytes)}`],
     ['RATIO erasure / retrain (≤ 0.001)', (r) => (r.ratios['erasure_over_retrain'] as number).toExponential(2)],
-    ['RATIO literal / fast 2 w (≥ 10)', (r) => (r.ratios['literal_over_fast_2_workers'] as number).toFixed(1)],
+    ['RATIO literal / fast 2 t (≥ 10)', (r) => (r.ratios['literal_over_fast_2_threads'] as number).toFixed(1)],
     ['RATIO fast / its products (≤ 1.5)', (r) => (r.ratios['fast_block_over_its_matmuls'] as number).toFixed(2)],
-    ['RATIO 1 worker / 2 workers (≥ 1.6)', (r) => (r.ratios['one_worker_over_two_workers'] as number).toFixed(2)],
-    ['  same, busiest-thread CPU (a core each)', (r) => (r.ratios['one_worker_over_two_workers_by_busiest_thread_cpu'] as number).toFixed(2)],
-    ['RATIO Fisher memory / (storage+data) in-proc, 2 w (≤ 1.5)', (r) => ['fisher_build_memory_over_storage_plus_data_in_process', 'fisher_build_memory_over_storage_plus_data_2_workers'].map((key) => (r.ratios[key] === null ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
-    ['  same, streamed: in-proc, 2 w (≤ 1.5)', (r) => ['fisher_build_memory_over_storage_plus_data_streamed_in_process', 'fisher_build_memory_over_storage_plus_data_streamed_2_workers'].map((key) => (r.ratios[key] === null ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
+    ['RATIO 1 thread / 2 threads (≥ 1.6)', (r) => (r.ratios['one_thread_over_two_threads'] as number).toFixed(2)],
+    ['  same, busiest-thread CPU (a core each)', (r) => (r.ratios['one_thread_over_two_threads_by_busiest_thread_cpu'] as number).toFixed(2)],
+    ['  1 thread / 2 workers, this thread waiting', (r) => (r.ratios['one_thread_over_two_workers_main_waiting'] as number).toFixed(2)],
+    ['RATIO Fisher memory / (storage+data) 1 t, 2 t (≤ 1.5)', (r) => ['fisher_build_memory_over_storage_plus_data_in_process', 'fisher_build_memory_over_storage_plus_data_2_threads'].map((key) => (r.ratios[key] === null ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
+    ['  same, streamed: 1 t, 2 t (≤ 1.5)', (r) => ['fisher_build_memory_over_storage_plus_data_streamed_in_process', 'fisher_build_memory_over_storage_plus_data_streamed_2_threads'].map((key) => (r.ratios[key] === null ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
     ['  bytes held per stored byte beyond 1 block: kept, streamed', (r) => ['fisher_build_memory_per_stored_byte_beyond_one_block_in_memory', 'fisher_build_memory_per_stored_byte_beyond_one_block_streamed'].map((key) => (r.ratios[key] === null || r.ratios[key] === undefined ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
@@ -641,7 +650,8 @@ async function main(): Promise<void> {
       literal: `the literal loop is timed on ${LITERAL_ROWS} rows of one block and extrapolated linearly`,
       erasure_vs_retrain: 'retraining is trainLinear on D \\ S on the calling thread (not spread over workers)',
       cores_used: 'process CPU seconds (all threads) / wall seconds over a phase: how many cores it actually got on this shared machine',
-      busiest_thread_cpu: 'CPU seconds of the busiest thread of a Fisher build (from /proc/self/task): its wall time if every thread had a core of its own; the ratio by it is what two workers give on an idle machine, reported beside the wall-clock ratio, not instead of it',
+      fisher_threads: '"1 thread": --workers 0, the build on the calling thread; "this thread + 1 worker": --workers 1, the product\'s build on 2 cores, both threads claiming the next block when free; "2 workers, this thread waiting": two workers and a calling thread that only takes their results, as builds ran before the calling thread computed too',
+      busiest_thread_cpu: 'CPU seconds of the busiest thread of a Fisher build (from /proc/self/task): its wall time if every thread had a core of its own; the ratio by it is what two threads give on an idle machine, reported beside the wall-clock ratio, not instead of it',
     },
     skipped,
   };

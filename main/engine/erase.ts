@@ -50,7 +50,7 @@ export interface EraseConfig extends RunControl {
   refine?: 'none' | 'newton';
   /** Where a given ε came from: the command line, or a calibration file. Default 'given'. */
   epsilonSource?: 'given' | 'calibration';
-  /** Worker threads for the Fisher build (default: one per core); 0 computes in-process. */
+  /** Worker threads computing the Fisher build beside the calling thread (default: one per core beyond the first); 0: the calling thread alone. */
   fisherWorkers?: number;
   /** Told the Fisher build's storage and memory before it starts. */
   onFisherPlan?: (plan: FisherPlan) => void;

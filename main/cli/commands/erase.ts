@@ -44,8 +44,8 @@ erase options:
   --backend B             auto|tensorflow|wasm|cpu (default auto: the fastest available)
   --fisher-method M       blocked|cholesky|sherman-morrison (default blocked, the fast route;
                           all give F̂⁻¹ within the tolerances the tests state)
-  --workers N             worker threads for the Fisher inverse (default: one per core;
-                          0 computes it in the main thread)
+  --workers N             worker threads computing the Fisher inverse beside the main thread
+                          (default: one per core beyond the first; 0: the main thread alone)
   --curvature C           empirical|expected (default empirical, the paper's F̂)
   --leave-k-out           downdate S's rows out of F̂ first: the step uses D \\ S's curvature
   --epsilon-from FILE     the ε calibrated for this curvature setting (ssse calibrate); with it,

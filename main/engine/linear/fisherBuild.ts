@@ -5,7 +5,7 @@ import { checkDamping } from '../damping.js';
 import { SsseError } from '../errors.js';
 import { DEFAULT_GRAM_PLAN, type GramPlan } from '../linalg/gram.js';
 import { throwIfCancelled } from '../progress.js';
-import { runFisherPool } from '../workers/fisherPool.js';
+import { runFisherPool, streamedSlots } from '../workers/fisherPool.js';
 import { DEFAULT_FISHER_METHOD, fisherInverse, fisherWeights, type FisherInverse, type FisherOptions, type FisherSink } from './fisher.js';
 import type { LinearModel } from './model.js';
 
@@ -21,19 +21,19 @@ export interface FisherPlan {
   blockSize: number;
   /** The stored F̂⁻¹ in float32: blocks × B² × 4. */
   storageBytes: number;
-  /** Worker threads (0: computed on the calling thread). */
+  /** Worker threads (0: computed on the calling thread alone); they compute beside the calling thread. */
   workers: number;
   /** The features shared with the workers (0 when computed in-process, or already shared). */
   sharedDataBytes: number;
-  /** Blocks handed to a sink as they are finished (a streamed build), so that only one per worker is held. */
+  /** Blocks handed to a sink as they are finished (a streamed build), so that only a few are held. */
   streamed: boolean;
-  /** The F̂⁻¹ blocks held in memory during the build: all of them, or (streamed) one per worker. */
+  /** The F̂⁻¹ blocks held in memory during the build: all of them, or (streamed) the calling thread's one and two per worker. */
   heldBytes: number;
   /** Estimated working memory of one block in progress (Gram chunk, factor, inverse, backend copies). */
   workingBytesPerBlock: number;
   /** Estimated fixed cost of one worker thread (its own JavaScript heap and tfjs backend). */
   runtimeBytesPerWorker: number;
-  /** held + shared data + max(workers, 1) × working + workers × runtime. */
+  /** held + shared data + (workers + 1) × working + workers × runtime. */
   totalBytes: number;
   /** The memory this build may use: the caller's limit, else what the system reports available. */
   availableBytes: number;
@@ -78,7 +78,7 @@ export function planFisher(
 ): FisherPlan {
   const storageBytes = blocks * d * d * 4;
   const streamed = options.streamed ?? false;
-  const heldBytes = streamed ? Math.min(blocks, Math.max(workers, 1)) * d * d * 4 : storageBytes;
+  const heldBytes = streamed ? (workers > 0 ? streamedSlots(workers, true) : 1) * d * d * 4 : storageBytes;
   const sharedDataBytes = workers > 0 && !options.featuresShared ? n * d * 4 + n * blocks * 8 : 0;
   const working = workingBytesPerBlock(d, n, options.gramPlan);
   const runtime = workers > 0 ? RUNTIME_BYTES_PER_WORKER : 0;
@@ -92,7 +92,7 @@ export function planFisher(
     heldBytes,
     workingBytesPerBlock: working,
     runtimeBytesPerWorker: runtime,
-    totalBytes: heldBytes + sharedDataBytes + Math.max(workers, 1) * working + workers * runtime,
+    totalBytes: heldBytes + sharedDataBytes + (workers + 1) * working + workers * runtime,
     availableBytes: options.availableBytes ?? availableMemoryBytes(),
   };
 }
@@ -106,7 +106,7 @@ export function formatBytes(bytes: number): string {
 
 /** One line for people: "F̂⁻¹: 10 blocks × 784² × 4 B = 24.6 MB stored; about 70.1 MB while built (2 workers)". */
 export function describeFisherPlan(plan: FisherPlan): string {
-  const where = plan.workers > 0 ? `${plan.workers} worker${plan.workers === 1 ? '' : 's'}` : 'in-process';
+  const where = plan.workers > 0 ? `this thread and ${plan.workers} worker${plan.workers === 1 ? '' : 's'}` : 'in-process';
   return (
     `F̂⁻¹: ${plan.blocks} blocks × ${plan.blockSize}² × 4 B = ${formatBytes(plan.storageBytes)} stored; ` +
     `about ${formatBytes(plan.totalBytes)} while it is built (${where}${plan.streamed ? ', each block written out as it is finished' : ''})`
@@ -130,8 +130,17 @@ export function checkFisherFits(plan: FisherPlan): void {
 }
 
 export interface BuildOptions extends FisherOptions {
-  /** Worker threads for the 'blocked' method: 0 computes in-process; default: one per core, up to the number of blocks. */
+  /**
+   * Worker threads for the 'blocked' method, computing beside the calling thread: 0 computes on
+   * the calling thread alone; default: one fewer than the cores, so that every core computes,
+   * and at most one fewer than the blocks.
+   */
   workers?: number;
+  /**
+   * False: with workers, the calling thread only hands out results and waits, as builds did
+   * before it computed blocks too (kept for the benchmark's side-by-side figure). Default true.
+   */
+  mainThreadComputes?: boolean;
   /** Memory the build may use (bytes); default: what the system reports available. */
   memoryLimitBytes?: number;
   /** Told the plan before anything is computed. */
@@ -141,12 +150,14 @@ export interface BuildOptions extends FisherOptions {
   gramPlan?: GramPlan;
 }
 
-/** Worker threads that help on this backend: tfjs-node's native kernels already use every core. */
+/**
+ * Worker threads that help the calling thread on this backend: one per further core, so that
+ * every core computes a block (none for tfjs-node, whose native kernels already use every core).
+ */
 export function defaultWorkers(backend: BackendName, blocks: number): number {
   if (backend === 'tensorflow') return 0;
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const w = Math.min(cores, blocks);
-  return w > 1 ? w : 0;
+  return Math.max(0, Math.min(cores, blocks) - 1);
 }
 
 /**
@@ -174,7 +185,9 @@ export async function buildFisherInverse(
   if (!Number.isInteger(requested) || requested < 0) {
     throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${requested}`);
   }
-  const workers = method === 'blocked' ? Math.min(requested, A) : 0;
+  // The calling thread computes blocks too, so more than A − 1 workers would find nothing to do.
+  const mainThread = options.mainThreadComputes ?? true;
+  const workers = method === 'blocked' ? Math.min(requested, mainThread ? A - 1 : A) : 0;
   const plan = planFisher(n, d, A, workers, {
     featuresShared: features.buffer instanceof SharedArrayBuffer,
     streamed: options.sink !== undefined,
@@ -188,6 +201,7 @@ export async function buildFisherInverse(
   const { store } = await runFisherPool(features, () => fisherWeights(model, features, labels, curvature), n, d, A, {
     backend: backend.name,
     workers,
+    mainThread,
     N: n,
     damping: options.damping,
     ...(options.block !== undefined ? { block: options.block } : {}),
@@ -204,8 +218,8 @@ export async function buildFisherInverse(
 /**
  * Builds F̂⁻¹ straight into an ArtefactCache entry, block by block, as `ssse erase` does on a cache
  * miss: each block is written to the entry as soon as it is finished and its memory reused, so
- * the build holds one block per worker rather than all of them (plus, before, a concatenated copy
- * for the write). Then the finished entry is read back, once, as the F̂⁻¹ to use. A failed or
+ * the build holds a few blocks (the calling thread's one, two per worker) rather than all of
+ * them (plus, before, a concatenated copy for the write). Then the finished entry is read back, once, as the F̂⁻¹ to use. A failed or
  * cancelled build leaves no entry.
  */
 export async function buildFisherIntoCache(

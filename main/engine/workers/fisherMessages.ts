@@ -4,7 +4,10 @@ import type { GramPlan } from '../linalg/gram.js';
 
 /**
  * The contract between the Fisher pool (fisherPool.ts, main thread) and its workers
- * (fisherWorker.ts). The data travel once, as SharedArrayBuffers; each message names a block.
+ * (fisherWorker.ts). The data travel once, as SharedArrayBuffers. Blocks are not handed out by
+ * message: every computing thread, the main thread included, claims the next block from a shared
+ * counter (Atomics.add on CONTROL_NEXT) when it is free, so no thread waits on another to be
+ * given work.
  */
 export interface FisherWorkerData {
   backend: BackendName;
@@ -15,8 +18,16 @@ export interface FisherWorkerData {
    * message (the pool computes them while the workers start).
    */
   weights: SharedArrayBuffer | null;
-  /** slots×d×d float32: the worker writes the block it is given into the slot the message names. */
+  /** slots×d×d float32: the worker writes each block it computes into a slot (see `slots`). */
   store: SharedArrayBuffer;
+  /** Int32 [CONTROL_NEXT, CONTROL_STOP]: the next block to claim; non-zero when the build ends early. */
+  control: SharedArrayBuffer;
+  /**
+   * Streamed builds: this worker's two store slots, used in turn, and an Int32 per slot of the
+   * whole store that is SLOT_FULL from when the worker has written a block there until the main
+   * thread has handed it to the sink. Null when the whole F̂⁻¹ is kept: block a goes to slot a.
+   */
+  slots: { own: [number, number]; state: SharedArrayBuffer } | null;
   n: number;
   d: number;
   A: number;
@@ -26,10 +37,16 @@ export interface FisherWorkerData {
   gramPlan?: GramPlan;
 }
 
-/** Compute block a into store slot `slot` (a itself when the whole F̂⁻¹ is kept, else the worker's own). */
-export type ToWorker = { type: 'block'; a: number; slot: number } | { type: 'weights'; weights: SharedArrayBuffer };
+export const CONTROL_NEXT = 0;
+export const CONTROL_STOP = 1;
+export const SLOT_FREE = 0;
+export const SLOT_FULL = 1;
+
+/** The weights, when they were not in the worker's data; the worker starts claiming blocks once it has them. */
+export type ToWorker = { type: 'weights'; weights: SharedArrayBuffer };
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'done'; a: number; seconds: number }
+  | { type: 'done'; a: number; slot: number; seconds: number }
+  | { type: 'finished' }
   | { type: 'error'; code: SsseErrorCode | null; message: string };

@@ -4,18 +4,29 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend.js';
 import { CancelledError, SsseError } from '../errors.js';
 import type { GramPlan } from '../linalg/gram.js';
-import { report, throwIfCancelled, type RunControl } from '../progress.js';
-import type { FisherWorkerData, FromWorker } from './fisherMessages.js';
+import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
+import { Workspace } from '../linalg/workspace.js';
+import { computeFisherBlock, type FisherBlockJob } from './fisherBlockTask.js';
+import { CONTROL_NEXT, CONTROL_STOP, SLOT_FREE, type FisherWorkerData, type FromWorker } from './fisherMessages.js';
 
 /**
- * Spreads the blocks of F̂⁻¹ over worker threads, each with its own tfjs backend (the wasm and
- * cpu backends compute on one thread each in Node, so W workers use W cores). Blocks are handed
- * out one at a time as workers finish, so uneven blocks still balance. Cancelling terminates the
- * workers at once; a worker's error ends the whole build with that error.
+ * Spreads the blocks of F̂⁻¹ over threads, each with its own tfjs backend (the wasm and cpu
+ * backends compute on one thread each in Node, so T threads use T cores): W worker threads and,
+ * unless told otherwise, this thread too, which has its backend already and would otherwise only
+ * wait. Every computing thread claims the next block from a shared counter when it is free, so
+ * uneven blocks still balance and no thread waits to be given work. Cancelling terminates the
+ * workers at once; any thread's error ends the whole build with that error.
  */
 export interface PoolOptions extends RunControl {
   backend: BackendName;
+  /** Worker threads (≥ 1). */
   workers: number;
+  /**
+   * Whether this thread computes blocks too, between which it hands finished blocks to the sink
+   * and reports progress (default true). False leaves it waiting, as the pool did before; the
+   * benchmark measures both.
+   */
+  mainThread?: boolean;
   N: number;
   damping: number;
   block?: number;
@@ -24,8 +35,9 @@ export interface PoolOptions extends RunControl {
   phase?: string;
   /**
    * Streamed build (fisher.ts's FisherSink): each finished block is handed to the sink on this
-   * thread, from its worker's slot, before that worker gets another block; the store then holds
-   * one block per worker instead of all A.
+   * thread, from its worker's slot; each worker has two slots, used in turn, and waits for a slot
+   * only when the sink has not yet taken the block it wrote there two blocks before. The store then
+   * holds two blocks per worker (and this thread one of its own) instead of all A.
    */
   sink?: (a: number, block: Float32Array) => void;
 }
@@ -33,8 +45,10 @@ export interface PoolOptions extends RunControl {
 export interface PoolResult {
   /** A×d×d float32 on a SharedArrayBuffer, block a at offset a·d² (empty with a sink). */
   store: Float32Array;
-  /** Seconds each block took inside its worker. */
+  /** Seconds each block took on the thread that computed it. */
   blockSeconds: number[];
+  /** Blocks computed by each thread: this one first, then each worker. */
+  blocksByThread: number[];
 }
 
 /** A Float32Array's contents on a SharedArrayBuffer: the same memory when it already is one. */
@@ -73,6 +87,11 @@ export function startWorker(data: FisherWorkerData): Worker {
   return new Worker(file, options);
 }
 
+/** Blocks a streamed build holds at once: two slots per worker and, when it computes, one of this thread's. */
+export function streamedSlots(workers: number, mainThread: boolean): number {
+  return 2 * workers + (mainThread ? 1 : 0);
+}
+
 export async function runFisherPool(
   features: Float32Array,
   /**
@@ -87,14 +106,19 @@ export async function runFisherPool(
 ): Promise<PoolResult> {
   const phase = options.phase ?? 'fisher';
   throwIfCancelled(options, phase);
+  const mainThread = options.mainThread ?? true;
   const count = Math.max(1, Math.min(Math.floor(options.workers), A));
   const sink = options.sink;
-  const store = new Float32Array(new SharedArrayBuffer((sink ? count : A) * d * d * 4));
-  const data: FisherWorkerData = {
+  const store = new Float32Array(new SharedArrayBuffer((sink ? 2 * count : A) * d * d * 4));
+  const control = new Int32Array(new SharedArrayBuffer(2 * 4));
+  const slotState = sink ? new Int32Array(new SharedArrayBuffer(2 * count * 4)) : null;
+  const sharedFeatures = sharedCopy(features);
+  const base = {
     backend: options.backend,
-    features: sharedCopy(features).buffer as SharedArrayBuffer,
+    features: sharedFeatures.buffer as SharedArrayBuffer,
     weights: typeof weights === 'function' ? null : (sharedCopy(weights).buffer as SharedArrayBuffer),
     store: store.buffer as SharedArrayBuffer,
+    control: control.buffer as SharedArrayBuffer,
     n,
     d,
     A,
@@ -104,78 +128,101 @@ export async function runFisherPool(
     ...(options.gramPlan !== undefined ? { gramPlan: options.gramPlan } : {}),
   };
   const blockSeconds = new Array<number>(A).fill(0);
+  const blocksByThread = new Array<number>(count + 1).fill(0);
   const workers: Worker[] = [];
-  let next = 0;
   let done = 0;
-  report(options, phase, 0, A);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const finish = (error: Error | null): void => {
-        if (settled) return;
-        settled = true;
-        options.signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onAbort = (): void => finish(new CancelledError(phase));
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.signal?.aborted) {
-        onAbort(); // aborted before the listener was in place (e.g. from the first progress report)
+  let settled = false;
+  let failure: Error | null = null;
+  let onSettled: (() => void) | null = null;
+  const finish = (error: Error | null): void => {
+    if (settled) return;
+    settled = true;
+    failure = error;
+    // Whatever still runs stops claiming blocks and gives up waiting for a slot.
+    Atomics.store(control, CONTROL_STOP, 1);
+    if (slotState) for (let s = 0; s < slotState.length; s++) Atomics.notify(slotState, s);
+    options.signal?.removeEventListener('abort', onAbort);
+    onSettled?.();
+  };
+  const onAbort = (): void => finish(new CancelledError(phase));
+  /** A finished block: handed to the sink (a streamed build), counted, reported. */
+  const finished = (a: number, slot: number | null, block: Float32Array): void => {
+    if (sink) {
+      try {
+        sink(a, block);
+      } catch (e) {
+        finish(e instanceof Error ? e : new Error(String(e)));
         return;
       }
-      const assign = (worker: Worker, slot: number): void => {
-        if (next < A) {
-          const a = next++;
-          worker.postMessage({ type: 'block', a, slot: sink ? slot : a });
-        }
-      };
-      for (let w = 0; w < count; w++) {
-        const worker = startWorker(data);
-        const slot = w;
-        workers.push(worker);
-        worker.on('message', (message: FromWorker) => {
-          if (settled) return;
-          if (message.type === 'ready') {
-            assign(worker, slot);
-          } else if (message.type === 'done') {
-            blockSeconds[message.a] = message.seconds;
-            if (sink) {
-              try {
-                sink(message.a, store.subarray(slot * d * d, (slot + 1) * d * d));
-              } catch (e) {
-                finish(e instanceof Error ? e : new Error(String(e)));
-                return;
-              }
-            }
-            done++;
-            report(options, phase, done, A);
-            if (done === A) finish(null);
-            else assign(worker, slot);
-          } else {
-            finish(new SsseError(message.code ?? 'RESOURCE', message.code ? message.message : `Fisher worker failed: ${message.message}`));
-          }
-        });
-        worker.on('error', (e) => finish(new SsseError('RESOURCE', `Fisher worker failed: ${e.message}`)));
-        worker.on('exit', (code) => {
-          if (!settled) finish(new SsseError('RESOURCE', `a Fisher worker exited (code ${code}) before the build finished; out of memory?`));
-        });
+      if (slot !== null && slotState) {
+        Atomics.store(slotState, slot, SLOT_FREE);
+        Atomics.notify(slotState, slot);
       }
-      if (typeof weights === 'function') {
-        // The workers start tfjs on their own threads meanwhile; the weights reach each of them
-        // before any block is asked for (messages on a port keep their order).
-        let computed: SharedArrayBuffer;
+    }
+    done++;
+    report(options, phase, done, A);
+    if (done === A) finish(null);
+  };
+  report(options, phase, 0, A);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort(); // aborted before the listener was in place (e.g. from the first progress report)
+  try {
+    for (let w = 0; w < count && !settled; w++) {
+      const worker = startWorker({ ...base, slots: slotState ? { own: [2 * w, 2 * w + 1], state: slotState.buffer as SharedArrayBuffer } : null });
+      workers.push(worker);
+      worker.on('message', (message: FromWorker) => {
+        if (settled) return;
+        if (message.type === 'done') {
+          blockSeconds[message.a] = message.seconds;
+          blocksByThread[w + 1] = (blocksByThread[w + 1] as number) + 1;
+          finished(message.a, sink ? message.slot : null, store.subarray(message.slot * d * d, (message.slot + 1) * d * d));
+        } else if (message.type === 'error') {
+          finish(new SsseError(message.code ?? 'RESOURCE', message.code ? message.message : `Fisher worker failed: ${message.message}`));
+        }
+      });
+      worker.on('error', (e) => finish(new SsseError('RESOURCE', `Fisher worker failed: ${e.message}`)));
+      worker.on('exit', (code) => {
+        if (!settled) finish(new SsseError('RESOURCE', `a Fisher worker exited (code ${code}) before the build finished; out of memory?`));
+      });
+    }
+    let resolvedWeights: Float64Array | null = typeof weights === 'function' ? null : weights;
+    if (typeof weights === 'function' && !settled) {
+      // The workers start tfjs on their own threads meanwhile; they begin claiming blocks when
+      // the weights reach them.
+      try {
+        const computed = sharedCopy(weights());
+        resolvedWeights = computed;
+        for (const worker of workers) worker.postMessage({ type: 'weights', weights: computed.buffer as SharedArrayBuffer });
+      } catch (e) {
+        finish(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    if (mainThread && resolvedWeights) {
+      const job: FisherBlockJob = { ...base, features: sharedFeatures, weights: resolvedWeights };
+      const column = new Float64Array(n);
+      const workspace = new Workspace();
+      const own = sink ? new Float32Array(d * d) : null;
+      while (!settled) {
+        const a = Atomics.add(control, CONTROL_NEXT, 1);
+        if (a >= A) break;
+        const out = own ?? store.subarray(a * d * d, (a + 1) * d * d);
         try {
-          computed = sharedCopy(weights()).buffer as SharedArrayBuffer;
+          blockSeconds[a] = computeFisherBlock(job, a, out, column, workspace);
+          blocksByThread[0] = (blocksByThread[0] as number) + 1;
         } catch (e) {
           finish(e instanceof Error ? e : new Error(String(e)));
-          return;
+          break;
         }
-        for (const worker of workers) worker.postMessage({ type: 'weights', weights: computed });
+        finished(a, null, out);
+        // The workers' finished blocks, their errors and a cancellation are handled here.
+        await yieldToEventLoop();
       }
-    });
+    }
+    if (!settled) await new Promise<void>((resolve) => (onSettled = resolve));
   } finally {
+    finish(failure ?? new CancelledError(phase)); // no-op when settled; stops the workers' loops otherwise
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return { store: sink ? new Float32Array(0) : store, blockSeconds };
+  if (failure) throw failure;
+  return { store: sink ? new Float32Array(0) : store, blockSeconds, blocksByThread };
 }

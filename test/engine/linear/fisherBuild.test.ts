@@ -31,7 +31,9 @@ describe('the Fisher storage plan', () => {
     assert.equal(plan.storageBytes, 10 * 784 * 784 * 4);
     assert.equal(plan.sharedDataBytes, 6000 * 784 * 4 + 6000 * 10 * 8);
     assert.ok(plan.totalBytes > plan.storageBytes + plan.sharedDataBytes);
-    assert.match(describeFisherPlan(plan), /^F̂⁻¹: 10 blocks × 784² × 4 B = 24\.6 MB stored; about [\d.]+ MB while it is built \(2 workers\)$/);
+    assert.match(describeFisherPlan(plan), /^F̂⁻¹: 10 blocks × 784² × 4 B = 24\.6 MB stored; about [\d.]+ MB while it is built \(this thread and 2 workers\)$/);
+    // Three threads compute: working memory for each, a runtime for each worker.
+    assert.equal(plan.totalBytes, plan.heldBytes + plan.sharedDataBytes + 3 * plan.workingBytesPerBlock + 2 * plan.runtimeBytesPerWorker);
     const inProcess = planFisher(6000, 784, 10, 0, { availableBytes: 1e12 });
     assert.equal(inProcess.sharedDataBytes, 0);
     assert.equal(inProcess.runtimeBytesPerWorker, 0);
@@ -160,12 +162,13 @@ describe('buildFisherInverse: in-process and on worker threads', () => {
     }
   });
 
-  test('the plan of a streamed build holds one block per worker, not all of them', () => {
+  test('the plan of a streamed build holds two blocks per worker and one of this thread, not all of them', () => {
     const kept = planFisher(6000, 784, 10, 2, { availableBytes: 1e12 });
     const streamed = planFisher(6000, 784, 10, 2, { availableBytes: 1e12, streamed: true });
     assert.equal(kept.heldBytes, 10 * 784 * 784 * 4);
-    assert.equal(streamed.heldBytes, 2 * 784 * 784 * 4);
-    assert.equal(kept.totalBytes - streamed.totalBytes, 8 * 784 * 784 * 4);
+    assert.equal(streamed.heldBytes, 5 * 784 * 784 * 4);
+    assert.equal(kept.totalBytes - streamed.totalBytes, 5 * 784 * 784 * 4);
+    assert.equal(planFisher(6000, 784, 10, 0, { availableBytes: 1e12, streamed: true }).heldBytes, 784 * 784 * 4);
     assert.match(describeFisherPlan(streamed), /each block written out as it is finished/);
   });
 
@@ -207,12 +210,56 @@ describe('buildFisherInverse: in-process and on worker threads', () => {
     );
   });
 
+  test('this thread computes blocks beside the workers, or only waits when told; every block once, bit for bit the same', async () => {
+    const weights = fisherWeights(model, features, labels, 'empirical');
+    const kept = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: 0 });
+    const expected = Array.from({ length: A }, (_, a) => Array.from(kept.blocks[a] ?? []));
+    const blocksOf = (store: Float32Array) => Array.from({ length: A }, (_, a) => Array.from(store.subarray(a * d * d, (a + 1) * d * d)));
+    const both = await runFisherPool(features, weights, n, d, A, { backend: 'wasm', workers: 1, N: n, damping: 1e-4 });
+    assert.deepEqual(blocksOf(both.store), expected);
+    assert.equal(both.blocksByThread.length, 2);
+    assert.equal(both.blocksByThread.reduce((x, y) => x + y, 0), A);
+    // The worker is still starting tfjs when this thread claims its first block.
+    assert.ok((both.blocksByThread[0] ?? 0) >= 1, `this thread computed ${both.blocksByThread[0]} blocks`);
+    const waiting = await runFisherPool(features, weights, n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4, mainThread: false });
+    assert.deepEqual(blocksOf(waiting.store), expected);
+    assert.equal(waiting.blocksByThread[0], 0);
+    assert.equal(waiting.blocksByThread.reduce((x, y) => x + y, 0), A);
+  });
+
+  test('a streamed build whose sink is slow: each worker waits for its slot to be taken, and every block arrives once and intact', async () => {
+    const big = 12;
+    const wide: LinearModel = { d, A: big, weights: Float64Array.from({ length: d * big }, (_, i) => Math.sin(i) / Math.sqrt(d)) };
+    const bigLabels = randomLabels(n, big, 304);
+    const kept = await buildFisherInverse(wide, features, bigLabels, n, { damping: 1e-4, workers: 0 });
+    const got = new Map<number, number[]>();
+    let slowest = 0;
+    const streamed = await buildFisherInverse(wide, features, bigLabels, n, {
+      damping: 1e-4,
+      workers: 1,
+      sink: (a, block) => {
+        // Hold this thread (and so the worker's slots) for longer than a block takes.
+        const t0 = performance.now();
+        while (performance.now() - t0 < 20);
+        slowest = Math.max(slowest, performance.now() - t0);
+        assert.ok(!got.has(a), `block ${a} handed over twice`);
+        got.set(a, Array.from(block));
+      },
+    });
+    assert.deepEqual(streamed.blocks, []);
+    assert.equal(got.size, big);
+    for (let a = 0; a < big; a++) assert.deepEqual(got.get(a), Array.from(kept.blocks[a] ?? []), `block ${a}`);
+    assert.ok(slowest >= 20);
+  });
+
   test("a Fisher worker runs with the pool's young-generation limit", async () => {
     const worker = startWorker({
       backend: 'wasm',
       features: new SharedArrayBuffer(4 * 4),
       weights: new SharedArrayBuffer(8),
       store: new SharedArrayBuffer(4),
+      control: new SharedArrayBuffer(8),
+      slots: null,
       n: 1,
       d: 1,
       A: 1,
