@@ -621,12 +621,15 @@ interface DrawVerdict {
   met: boolean;
 }
 
-type DrawRule = 'in-sample' | 'forget';
+type DrawRule = 'in-sample' | 'forget' | 'held-out';
 
 /** A draw (S itself or a calibration removal) at one setting under one rule; null when its sweep is not stored or the rule cannot choose. */
-function judgeDraw(key: Removal['key'], sweep: readonly SweepRow[], star: SplitAccuracy, retrained: SplitAccuracy, rule: DrawRule): DrawVerdict | null {
+function judgeDraw(key: Removal['key'], sweep: readonly SweepRow[], star: SplitAccuracy, retrained: SplitAccuracy, rule: DrawRule, heldOut: number | null = null): DrawVerdict | null {
   let epsilon: number;
-  if (rule === 'forget') {
+  if (rule === 'held-out') {
+    if (heldOut === null) return null;
+    epsilon = heldOut;
+  } else if (rule === 'forget') {
     try {
       epsilon = chooseForgetEpsilon(sweep, FORGET_TAU).epsilon;
     } catch {
@@ -686,13 +689,28 @@ function otherDrawsSection(r: Report): string[] {
   const settings = (rem: RemovalResult) => rem.configs.map((c) => `B = ${c.block_size}, λ_F = ${c.damping}`);
   for (const rem of judged) {
     const draws = drawsOf(rem).filter((d) => d.perSetting.every((x) => x !== null));
-    const rules: DrawRule[] = rem.key === 'class' ? ['in-sample', 'forget'] : ['in-sample'];
+    const rules: DrawRule[] = rem.key === 'class' ? ['in-sample', 'held-out', 'forget'] : ['in-sample', 'held-out'];
     for (const rule of rules) {
-      const verdicts = draws.map((d) => d.perSetting.map((x) => (x ? judgeDraw(rem.key, x.sweep, x.star, x.retrained, rule) : null)));
+      // Held out, leave one draw out: each draw's ε is the calibration rule (chooseCalibratedEpsilon,
+      // as ssse erase --calibrate-trials) over the other draws' curves at the same setting.
+      const heldOut = (i: number, j: number): number | null => {
+        const others = draws.filter((_, o) => o !== i).map((d) => d.perSetting[j]);
+        if (others.length === 0 || others.some((x) => !x)) return null;
+        return chooseCalibratedEpsilon(
+          others.map((x) => (x as NonNullable<typeof x>).sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }))),
+        ).epsilon;
+      };
+      const verdicts = draws.map((d, i) => d.perSetting.map((x, j) => (x ? judgeDraw(rem.key, x.sweep, x.star, x.retrained, rule, rule === 'held-out' ? heldOut(i, j) : null) : null)));
       const all = verdicts.flat();
       const met = all.filter((v) => v?.met).length;
       const ruleName =
-        rule === 'forget' ? `forget threshold τ = ${FORGET_TAU}` : rem.key === 'random' ? "SSSE.md's rule (largest γ_S)" : "SSSE.md's rule (γ_S undefined: smallest mean |Δ|)";
+        rule === 'forget'
+          ? `forget threshold τ = ${FORGET_TAU}`
+          : rule === 'held-out'
+            ? `held out, leaving one draw out (ε_cal from the other ${draws.length - 1} draws' curves, as --calibrate-trials ${draws.length - 1})`
+            : rem.key === 'random'
+              ? "SSSE.md's rule (largest γ_S)"
+              : "SSSE.md's rule (γ_S undefined: smallest mean |Δ|)";
       const title = rem.key === 'class' ? 'Whole class' : rem.key === 'random' ? '1% at random' : '10% of a class';
       L.push(
         rem.key === 'class-part'
@@ -715,8 +733,8 @@ function otherDrawsSection(r: Report): string[] {
       if (rem.key !== 'class-part') {
         const bySetting = rem.configs.map((_, j) => verdicts.filter((row) => row[j]?.met).length);
         L.push(`Met per setting (of ${draws.length} draws): ${settings(rem).map((name, j) => `${name}: ${bySetting[j]}`).join('; ')}.`);
-        L.push('');
         if (rem.key === 'random') {
+          L.push('');
           const ratios = all.filter((v): v is DrawVerdict => v !== null && v.difference.mean !== null && v.starMean !== null && v.starMean > 0).map((v) => (v.difference.mean as number) / (v.starMean as number));
           const mean = ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length);
           L.push(`mean |Δ| at the rule's ε over θ*'s, per pair: median ${f3(median(ratios))}, mean ${f3(mean)}, largest ${f3(Math.max(...ratios))} (target: ≤ 0.5 on each).`);
