@@ -13,6 +13,7 @@ import {
   buildFisherInverse,
   buildFisherIntoCache,
   checkFisherFits,
+  defaultWorkers,
   describeFisherPlan,
   planFisher,
   type FisherPlan,
@@ -39,6 +40,14 @@ describe('the Fisher storage plan', () => {
     assert.equal(inProcess.runtimeBytesPerWorker, 0);
     assert.match(describeFisherPlan(inProcess), /\(in-process\)$/);
     checkFisherFits(plan);
+  });
+
+  test('the default helpers: one worker per core beyond the calling thread, at most one fewer than the blocks, none for tfjs-node', () => {
+    const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    assert.equal(defaultWorkers('wasm', 64), cores - 1);
+    assert.equal(defaultWorkers('cpu', 2), Math.min(cores, 2) - 1);
+    assert.equal(defaultWorkers('wasm', 1), 0, 'one block: the calling thread alone');
+    assert.equal(defaultWorkers('tensorflow', 64), 0, "tfjs-node's kernels already use every core");
   });
 
   test('a build that does not fit is refused with the figures', () => {
