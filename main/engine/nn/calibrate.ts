@@ -196,22 +196,11 @@ export interface TrialSweep {
 }
 
 /**
- * One trial's curve m_t(ε) over `grid` (ascending): θ̂ = θ* + ε·Δ_t against the trial's retrained
- * model, on the trial's own splits. Reports phase 'calibrate-sweep'.
+ * One trial swept over `grid` (ascending): θ̂ = θ* + ε·Δ_t against the trial's retrained model,
+ * on the trial's own splits. Its curve m_t(ε) is what calibration reads; the rows and the two
+ * models' evaluations are kept for scripts/results-nn.ts, which also judges each trial as a
+ * request of its own. Reports phase 'calibrate-sweep'.
  */
-export function trialCurve(
-  net: Network,
-  thetaStar: Float32Array,
-  direction: Float64Array,
-  thetaRetrained: Float32Array,
-  splits: Record<SplitKey, EvalSplit | null>,
-  grid: readonly number[],
-  control?: RunControl,
-): CurvePoint[] {
-  return trialSweep(net, thetaStar, direction, thetaRetrained, splits, grid, control).curve;
-}
-
-/** trialCurve with the whole sweep kept (scripts/results-nn.ts judges each trial as a request of its own). */
 export function trialSweep(
   net: Network,
   thetaStar: Float32Array,

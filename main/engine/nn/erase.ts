@@ -33,7 +33,7 @@ import {
   chooseCalibratedEpsilon,
   describeCalibrationKind,
   trialBestEpsilon,
-  trialCurve,
+  trialSweep,
   type CalibrationTrial,
   type CurvePoint,
 } from './calibrate.js';
@@ -424,7 +424,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
           ...(init ? { init } : {}),
         });
         const trialSplits = evaluationSplits(dataset, excluded, complementRows(n, excluded));
-        const curve = trialCurve(net, thetaStar, directions[t + 1] as Float64Array, result.theta, trialSplits, grid, scaled(config, t, draws.length));
+        const { curve } = trialSweep(net, thetaStar, directions[t + 1] as Float64Array, result.theta, trialSplits, grid, scaled(config, t, draws.length));
         calibrationTrials.push({ removal: draw.removal, k: draw.rows.length, best_epsilon: trialBestEpsilon(curve), curve });
       }
       calibrateSeconds = seconds(t0);

@@ -1,21 +1,14 @@
-import type { GramPlan } from '../linalg/gram.js';
 import type { Workspace } from '../linalg/workspace.js';
 import { fastFisherBlock } from '../linear/fisherFast.js';
 import { collectGarbage } from '../memory.js';
+import type { FisherBlockSettings } from './fisherMessages.js';
 
 /** What every thread computing blocks of one build shares (all read-only). */
-export interface FisherBlockJob {
+export interface FisherBlockJob extends FisherBlockSettings {
   /** n×d float32 features. */
   features: Float32Array;
   /** n×A float64 per-sample weights w_ja (fisherWeights). */
   weights: Float64Array;
-  n: number;
-  d: number;
-  A: number;
-  N: number;
-  damping: number;
-  block?: number;
-  gramPlan?: GramPlan;
 }
 
 /**

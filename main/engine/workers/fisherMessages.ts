@@ -9,7 +9,18 @@ import type { GramPlan } from '../linalg/gram.js';
  * counter (Atomics.add on CONTROL_NEXT) when it is free, so no thread waits on another to be
  * given work.
  */
-export interface FisherWorkerData {
+/** The sizes and settings every thread computing blocks of one build shares. */
+export interface FisherBlockSettings {
+  n: number;
+  d: number;
+  A: number;
+  N: number;
+  damping: number;
+  block?: number;
+  gramPlan?: GramPlan;
+}
+
+export interface FisherWorkerData extends FisherBlockSettings {
   backend: BackendName;
   /** n×d float32 features. */
   features: SharedArrayBuffer;
@@ -28,13 +39,6 @@ export interface FisherWorkerData {
    * thread has handed it to the sink. Null when the whole F̂⁻¹ is kept: block a goes to slot a.
    */
   slots: { own: [number, number]; state: SharedArrayBuffer } | null;
-  n: number;
-  d: number;
-  A: number;
-  N: number;
-  damping: number;
-  block?: number;
-  gramPlan?: GramPlan;
 }
 
 export const CONTROL_NEXT = 0;

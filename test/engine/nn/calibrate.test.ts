@@ -5,7 +5,7 @@ import { initBackend } from '../../../main/engine/backend.js';
 import { classRemoval, randomRemoval } from '../../../main/engine/data/removal.js';
 import { CancelledError, SsseError } from '../../../main/engine/errors.js';
 import { solveBlockFisher } from '../../../main/engine/nn/blockFisher.js';
-import { calibrationDraws, chooseCalibratedEpsilon, trialBestEpsilon, trialCurve, trialSweep, type CurvePoint } from '../../../main/engine/nn/calibrate.js';
+import { calibrationDraws, chooseCalibratedEpsilon, trialBestEpsilon, trialSweep, type CurvePoint } from '../../../main/engine/nn/calibrate.js';
 import { complementRows, eraseNetwork, evaluationSplits, type NetworkEraseConfig } from '../../../main/engine/nn/erase.js';
 import { accuracyDifference, evaluateParams, stepParams } from '../../../main/engine/nn/evaluate.js';
 import { disposeNetwork, initialParams } from '../../../main/engine/nn/network.js';
@@ -142,7 +142,7 @@ test('several vectors in one block pass give each vector what it alone gives', a
   }
 });
 
-test('trialSweep keeps the whole sweep: its curve is trialCurve\'s, each row is θ* + ε·Δ evaluated directly, θ* and θ*_{−S_t} are evaluated on the trial\'s splits', () => {
+test('trialSweep: each row is θ* + ε·Δ evaluated directly, the curve its mean differences, θ* and θ*_{−S_t} evaluated on the trial\'s splits', () => {
   const ds = tinyDataset();
   const net = buildNetwork({ kind: 'mlp', hidden: [5] }, [ds.d], 3);
   try {
@@ -155,7 +155,10 @@ test('trialSweep keeps the whole sweep: its curve is trialCurve\'s, each row is 
     const before = tf.memory().numTensors;
     const swept = trialSweep(net, star, direction, retrained, splits, grid);
     assert.equal(tf.memory().numTensors, before, 'tensor leak');
-    assert.deepEqual(swept.curve, trialCurve(net, star, direction, retrained, splits, grid));
+    assert.deepEqual(
+      swept.curve.map((p) => p.epsilon),
+      grid,
+    );
     const starEval = evaluateParams(net, star, splits);
     const retrainedEval = evaluateParams(net, retrained, splits);
     assert.deepEqual(swept.star.accuracy, starEval.accuracy);
