@@ -106,7 +106,7 @@ export function formatBytes(bytes: number): string {
 
 /** One line for people: "F̂⁻¹: 10 blocks × 784² × 4 B = 24.6 MB stored; about 70.1 MB while built (2 workers)". */
 export function describeFisherPlan(plan: FisherPlan): string {
-  const where = plan.workers > 0 ? `this thread and ${plan.workers} worker${plan.workers === 1 ? '' : 's'}` : 'in-process';
+  const where = plan.workers > 0 ? `the main thread and ${plan.workers} worker${plan.workers === 1 ? '' : 's'}` : 'in-process';
   return (
     `F̂⁻¹: ${plan.blocks} blocks × ${plan.blockSize}² × 4 B = ${formatBytes(plan.storageBytes)} stored; ` +
     `about ${formatBytes(plan.totalBytes)} while it is built (${where}${plan.streamed ? ', each block written out as it is finished' : ''})`

@@ -32,7 +32,7 @@ describe('the Fisher storage plan', () => {
     assert.equal(plan.storageBytes, 10 * 784 * 784 * 4);
     assert.equal(plan.sharedDataBytes, 6000 * 784 * 4 + 6000 * 10 * 8);
     assert.ok(plan.totalBytes > plan.storageBytes + plan.sharedDataBytes);
-    assert.match(describeFisherPlan(plan), /^F̂⁻¹: 10 blocks × 784² × 4 B = 24\.6 MB stored; about [\d.]+ MB while it is built \(this thread and 2 workers\)$/);
+    assert.match(describeFisherPlan(plan), /^F̂⁻¹: 10 blocks × 784² × 4 B = 24\.6 MB stored; about [\d.]+ MB while it is built \(the main thread and 2 workers\)$/);
     // Three threads compute: working memory for each, a runtime for each worker.
     assert.equal(plan.totalBytes, plan.heldBytes + plan.sharedDataBytes + 3 * plan.workingBytesPerBlock + 2 * plan.runtimeBytesPerWorker);
     const inProcess = planFisher(6000, 784, 10, 0, { availableBytes: 1e12 });
