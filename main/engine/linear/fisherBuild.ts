@@ -78,7 +78,7 @@ export function planFisher(
 ): FisherPlan {
   const storageBytes = blocks * d * d * 4;
   const streamed = options.streamed ?? false;
-  const heldBytes = streamed ? (workers > 0 ? streamedSlots(workers, true) : 1) * d * d * 4 : storageBytes;
+  const heldBytes = streamed ? streamedSlots(workers, true) * d * d * 4 : storageBytes;
   const sharedDataBytes = workers > 0 && !options.featuresShared ? n * d * 4 + n * blocks * 8 : 0;
   const working = workingBytesPerBlock(d, n, options.gramPlan);
   const runtime = workers > 0 ? RUNTIME_BYTES_PER_WORKER : 0;
@@ -219,8 +219,8 @@ export async function buildFisherInverse(
  * Builds F̂⁻¹ straight into an ArtefactCache entry, block by block, as `ssse erase` does on a cache
  * miss: each block is written to the entry as soon as it is finished and its memory reused, so
  * the build holds a few blocks (the calling thread's one, two per worker) rather than all of
- * them (plus, before, a concatenated copy for the write). Then the finished entry is read back, once, as the F̂⁻¹ to use. A failed or
- * cancelled build leaves no entry.
+ * them (plus, before, a concatenated copy for the write). Then the finished entry is read back,
+ * once, as the F̂⁻¹ to use. A failed or cancelled build leaves no entry.
  */
 export async function buildFisherIntoCache(
   cache: ArtefactCache,

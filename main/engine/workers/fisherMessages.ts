@@ -49,8 +49,8 @@ export const SLOT_FULL = 1;
 /** The weights, when they were not in the worker's data; the worker starts claiming blocks once it has them. */
 export type ToWorker = { type: 'weights'; weights: SharedArrayBuffer };
 
+/** 'ready': the worker's backend is initialised (the pool needs no such signal; tests wait on it). */
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'done'; a: number; slot: number; seconds: number }
-  | { type: 'finished' }
   | { type: 'error'; code: SsseErrorCode | null; message: string };

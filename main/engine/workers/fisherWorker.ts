@@ -8,7 +8,7 @@ import { CONTROL_NEXT, CONTROL_STOP, SLOT_FULL, type FisherWorkerData, type From
 /**
  * A Fisher worker: its own tfjs backend, the shared features and weights, and the shared store
  * it writes finished blocks into. Once it has the weights it claims blocks from the shared
- * counter until none is left, answering 'done' for each and 'finished' at the end (or 'error').
+ * counter until none is left, answering 'done' for each (or 'error').
  * The pool ends it with terminate(), which also serves as cancellation; the stop flag makes it
  * give up a wait for a slot.
  */
@@ -28,17 +28,7 @@ function claimBlocks(weights: Float64Array): void {
   const control = new Int32Array(data.control);
   const store = new Float32Array(data.store);
   const state = data.slots ? new Int32Array(data.slots.state) : null;
-  const job: FisherBlockJob = {
-    features: new Float32Array(data.features),
-    weights,
-    n,
-    d,
-    A,
-    N: data.N,
-    damping: data.damping,
-    ...(data.block !== undefined ? { block: data.block } : {}),
-    ...(data.gramPlan !== undefined ? { gramPlan: data.gramPlan } : {}),
-  };
+  const job: FisherBlockJob = { ...data, features: new Float32Array(data.features), weights };
   const column = new Float64Array(n);
   const workspace = new Workspace();
   let turn = 0;
@@ -60,7 +50,6 @@ function claimBlocks(weights: Float64Array): void {
     if (state) Atomics.store(state, slot, SLOT_FULL);
     send({ type: 'done', a, slot, seconds });
   }
-  send({ type: 'finished' });
 }
 
 async function main(): Promise<void> {
