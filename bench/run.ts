@@ -492,31 +492,20 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
     fisher_build_memory_per_stored_byte_beyond_one_block_in_memory: perStoredByte('in_process'),
     fisher_build_memory_per_stored_byte_beyond_one_block_streamed: perStoredByte('streamed_in_process'),
   };
+  /** The memory target for one build kind: its fresh-process ratio to storage + data, ≤ 1.5 (null when not measured). */
+  const memoryTarget = (kind: string): SettingResult['targets'][string] => {
+    const value = ratios[`fisher_build_memory_over_storage_plus_data_${kind}`] ?? null;
+    return { target: '≤ 1.5× (storage + data)', value, met: value === null ? null : value <= 1.5 };
+  };
   const targets: SettingResult['targets'] = {
     erasure_vs_retrain: { target: '≤ 1/1000 (6,000-image setting)', value: ratios['erasure_over_retrain'] ?? null, met: (ratios['erasure_over_retrain'] ?? 1) <= 1e-3 },
     fast_vs_literal: { target: '≥ 10× faster', value: ratios['literal_over_fast_2_threads'] ?? null, met: (ratios['literal_over_fast_2_threads'] ?? 0) >= 10 },
     fast_vs_its_matmuls: { target: '≤ 1.5× the products it needs', value: ratios['fast_block_over_its_matmuls'] ?? null, met: (ratios['fast_block_over_its_matmuls'] ?? 9) <= 1.5 },
     two_threads_vs_one: { target: '≥ 1.6× faster', value: ratios['one_thread_over_two_threads'] ?? null, met: (ratios['one_thread_over_two_threads'] ?? 0) >= 1.6 },
-    fisher_memory_in_process: {
-      target: '≤ 1.5× (storage + data)',
-      value: ratios['fisher_build_memory_over_storage_plus_data_in_process'] ?? null,
-      met: ratios['fisher_build_memory_over_storage_plus_data_in_process'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_in_process'] as number) <= 1.5,
-    },
-    fisher_memory_streamed_in_process: {
-      target: '≤ 1.5× (storage + data)',
-      value: ratios['fisher_build_memory_over_storage_plus_data_streamed_in_process'] ?? null,
-      met: ratios['fisher_build_memory_over_storage_plus_data_streamed_in_process'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_streamed_in_process'] as number) <= 1.5,
-    },
-    fisher_memory_2_threads: {
-      target: '≤ 1.5× (storage + data)',
-      value: ratios['fisher_build_memory_over_storage_plus_data_2_threads'] ?? null,
-      met: ratios['fisher_build_memory_over_storage_plus_data_2_threads'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_2_threads'] as number) <= 1.5,
-    },
-    fisher_memory_streamed_2_threads: {
-      target: '≤ 1.5× (storage + data)',
-      value: ratios['fisher_build_memory_over_storage_plus_data_streamed_2_threads'] ?? null,
-      met: ratios['fisher_build_memory_over_storage_plus_data_streamed_2_threads'] === null ? null : (ratios['fisher_build_memory_over_storage_plus_data_streamed_2_threads'] as number) <= 1.5,
-    },
+    fisher_memory_in_process: memoryTarget('in_process'),
+    fisher_memory_streamed_in_process: memoryTarget('streamed_in_process'),
+    fisher_memory_2_threads: memoryTarget('2_threads'),
+    fisher_memory_streamed_2_threads: memoryTarget('streamed_2_threads'),
   };
   const { slowRuns: _s, fastRuns: _f, endToEnd: _e, ...settingInfo } = setting;
   return {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { median } from '../bench/measure.js';
 import { initBackend } from '../main/engine/backend.js';
 import { loadDataset } from '../main/engine/data/dataset.js';
 import { trainLinear } from '../main/engine/linear/train.js';
@@ -63,12 +64,6 @@ function childArgs(dir: string, meta: Meta, blocks: number, workers: number, mod
     mode,
     String(builds),
   ];
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 function runs(dir: string, count: number, configs: string[]): void {

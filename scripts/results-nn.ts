@@ -30,6 +30,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from '../bench/measure.js';
 import { initBackend } from '../main/engine/backend.js';
 import { loadDataset } from '../main/engine/data/dataset.js';
 import { classRemoval, randomRemoval } from '../main/engine/data/removal.js';
@@ -690,16 +691,16 @@ function otherDrawsSection(r: Report): string[] {
   for (const rem of judged) {
     const draws = drawsOf(rem).filter((d) => d.perSetting.every((x) => x !== null));
     const rules: DrawRule[] = rem.key === 'class' ? ['in-sample', 'held-out', 'forget'] : ['in-sample', 'held-out'];
+    // Held out, leave one draw out: each draw's ε is the calibration rule (chooseCalibratedEpsilon,
+    // as ssse erase --calibrate-trials) over the other draws' curves at the same setting.
+    const heldOut = (i: number, j: number): number | null => {
+      const others = draws.filter((_, o) => o !== i).map((d) => d.perSetting[j]);
+      if (others.length === 0 || others.some((x) => !x)) return null;
+      return chooseCalibratedEpsilon(
+        others.map((x) => (x as NonNullable<typeof x>).sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }))),
+      ).epsilon;
+    };
     for (const rule of rules) {
-      // Held out, leave one draw out: each draw's ε is the calibration rule (chooseCalibratedEpsilon,
-      // as ssse erase --calibrate-trials) over the other draws' curves at the same setting.
-      const heldOut = (i: number, j: number): number | null => {
-        const others = draws.filter((_, o) => o !== i).map((d) => d.perSetting[j]);
-        if (others.length === 0 || others.some((x) => !x)) return null;
-        return chooseCalibratedEpsilon(
-          others.map((x) => (x as NonNullable<typeof x>).sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }))),
-        ).epsilon;
-      };
       const verdicts = draws.map((d, i) => d.perSetting.map((x, j) => (x ? judgeDraw(rem.key, x.sweep, x.star, x.retrained, rule, rule === 'held-out' ? heldOut(i, j) : null) : null)));
       const all = verdicts.flat();
       const met = all.filter((v) => v?.met).length;
@@ -737,20 +738,13 @@ function otherDrawsSection(r: Report): string[] {
           L.push('');
           const ratios = all.filter((v): v is DrawVerdict => v !== null && v.difference.mean !== null && v.starMean !== null && v.starMean > 0).map((v) => (v.difference.mean as number) / (v.starMean as number));
           const mean = ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length);
-          L.push(`mean |Δ| at the rule's ε over θ*'s, per pair: median ${f3(median(ratios))}, mean ${f3(mean)}, largest ${f3(Math.max(...ratios))} (target: ≤ 0.5 on each).`);
+          L.push(`mean |Δ| at the rule's ε over θ*'s, per pair: median ${f3(ratios.length > 0 ? median(ratios) : null)}, mean ${f3(mean)}, largest ${f3(Math.max(...ratios))} (target: ≤ 0.5 on each).`);
         }
         L.push('');
       }
     }
   }
   return L;
-}
-
-function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const v = [...values].sort((a, b) => a - b);
-  const mid = v.length >> 1;
-  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
 }
 
 function describeRemoval(d: RemovalDescription): string {
