@@ -10,7 +10,7 @@ import { randomRemoval } from '../main/engine/data/removal.js';
 import type { Dataset } from '../main/engine/data/types.js';
 import { selectRows } from '../main/engine/erase.js';
 import { cholesky, choleskyInverse, matVec } from '../main/engine/linalg/cholesky.js';
-import { product, productEngine, withProduct, type MatMulShape } from '../main/engine/linalg/product.js';
+import { productEngine, withProduct, type MatMulShape } from '../main/engine/linalg/product.js';
 import { Workspace } from '../main/engine/linalg/workspace.js';
 import { collectGarbage } from '../main/engine/memory.js';
 import { choleskyBlock, fisherWeights, shermanMorrisonBlock, type FisherInverse } from '../main/engine/linear/fisher.js';
@@ -21,6 +21,7 @@ import { removalGradient, ssseDirection } from '../main/engine/linear/ssseStep.j
 import { erasureFromStore, storedStep } from '../main/engine/linear/storedErasure.js';
 import { defaultEpsilonGrid, StepEvaluator } from '../main/engine/linear/sweep.js';
 import { trainLinear } from '../main/engine/linear/train.js';
+import { matmulThroughput } from './throughput.js';
 import { cpuSeconds, ThreadCpuSampler, machine, mb, measure, median, secs, timing, withPeakRss, type PeakRss, type Timing } from './measure.js';
 
 /**
@@ -100,31 +101,6 @@ function relFrob(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den += (b[i] as number) ** 2;
   }
   return Math.sqrt(num / den);
-}
-
-async function matmulThroughput(runs: number): Promise<Record<string, number>> {
-  const shapes: MatMulShape[] =
-    productEngine() === 'javascript'
-      ? [
-          [256, 256, 256],
-          [784, 512, 200],
-        ]
-      : [
-          [256, 256, 256],
-          [512, 512, 512],
-          [784, 1024, 200],
-          [784, 1024, 784],
-          [1024, 1024, 1024],
-        ];
-  const out: Record<string, number> = {};
-  for (const [m, k, n] of shapes) {
-    const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) / 13);
-    const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) / 11);
-    product(a, m, k, b, n);
-    const t = await measure(runs, () => product(a, m, k, b, n));
-    out[`${m}x${k}x${n}`] = Number(((2 * m * k * n) / t.median_s / 1e9).toFixed(2));
-  }
-  return out;
 }
 
 interface EndToEnd {
