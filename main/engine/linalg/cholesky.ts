@@ -102,10 +102,37 @@ export function choleskyInverse(l: Float64Array, d: number): Float64Array {
   return inv;
 }
 
-/** Symmetric matrix–vector product y = M·x in float64 (M row-major, any float storage). */
+/**
+ * Symmetric matrix–vector product y = M·x in float64 (M row-major, any float storage). Four rows
+ * per pass over x, each with its own accumulator summed in the same order k = 0…d−1 as one row at
+ * a time, so the result is bit for bit that of the plain loop; the four independent chains of
+ * additions and the shared read of x[k] make it about twice as fast (an erasure's block products).
+ */
 export function matVec(m: ArrayLike<number>, d: number, x: ArrayLike<number>): Float64Array {
   const y = new Float64Array(d);
-  for (let i = 0; i < d; i++) {
+  let i = 0;
+  for (; i + 4 <= d; i += 4) {
+    const r0 = i * d;
+    const r1 = r0 + d;
+    const r2 = r1 + d;
+    const r3 = r2 + d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let k = 0; k < d; k++) {
+      const xk = x[k] as number;
+      s0 += (m[r0 + k] as number) * xk;
+      s1 += (m[r1 + k] as number) * xk;
+      s2 += (m[r2 + k] as number) * xk;
+      s3 += (m[r3 + k] as number) * xk;
+    }
+    y[i] = s0;
+    y[i + 1] = s1;
+    y[i + 2] = s2;
+    y[i + 3] = s3;
+  }
+  for (; i < d; i++) {
     const ri = i * d;
     let s = 0;
     for (let k = 0; k < d; k++) s += (m[ri + k] as number) * (x[k] as number);
