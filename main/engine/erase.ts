@@ -50,7 +50,11 @@ export interface EraseConfig extends RunControl {
   refine?: 'none' | 'newton';
   /** Where a given ε came from: the command line, or a calibration file. Default 'given'. */
   epsilonSource?: 'given' | 'calibration';
-  /** Worker threads computing the Fisher build beside the calling thread (default: one per core beyond the first); 0: the calling thread alone. */
+  /**
+   * Worker threads beside the calling thread for the Fisher build and for training θ* and θ*₋S
+   * (default: one per core beyond the first; training only when large enough to repay them, see
+   * defaultTrainWorkers); 0: the calling thread alone.
+   */
   fisherWorkers?: number;
   /** Told the Fisher build's storage and memory before it starts. */
   onFisherPlan?: (plan: FisherPlan) => void;
@@ -252,6 +256,8 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   const fingerprint = datasetFingerprint(dataset);
   const cache = config.cacheDir ? new ArtefactCache(config.cacheDir) : null;
   const { features, labels } = dataset.train;
+  // --workers governs training too; the result is the same on any number of threads.
+  const threads = config.fisherWorkers !== undefined ? { workers: config.fisherWorkers } : {};
 
   // θ*: trained once per (data, λ, seed, tolerance, backend) and kept.
   const starKey = sha256Json({ kind: 'theta-star', v: ENGINE_VERSION, fingerprint, d, A, l2: config.l2, seed: config.seed, tolerance: config.tolerance, backend: backend.name });
@@ -270,7 +276,7 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
     starCache = 'hit';
     report(config, 'train', A, A);
   } else {
-    const result = await trainLinear(features, labels, n, d, A, { ...config, l2: config.l2, seed: config.seed, tolerance: config.tolerance, phase: 'train' });
+    const result = await trainLinear(features, labels, n, d, A, { ...config, l2: config.l2, seed: config.seed, tolerance: config.tolerance, phase: 'train', ...threads });
     thetaStar = result.model;
     training = { iterations: result.iterations, gradient_norms: result.gradientNorms, tolerance: config.tolerance };
     cache?.write('theta-star', starKey, { iterations: result.iterations, gradientNorms: result.gradientNorms }, [thetaStar.weights]);
@@ -330,7 +336,7 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   let retrainSeconds: number | null = null;
   if (config.verify === 'retrain') {
     t0 = performance.now();
-    const result = await trainLinear(retainedFeatures, retainedLabels, n - k, d, A, { ...config, l2: config.l2, seed: config.seed, tolerance: config.tolerance, phase: 'retrain' });
+    const result = await trainLinear(retainedFeatures, retainedLabels, n - k, d, A, { ...config, l2: config.l2, seed: config.seed, tolerance: config.tolerance, phase: 'retrain', ...threads });
     thetaRetrained = result.model;
     retraining = { iterations: result.iterations, gradient_norms: result.gradientNorms };
     retrainSeconds = seconds(t0);

@@ -1,10 +1,11 @@
-import { SsseError } from '../errors.js';
-import { blockedCholesky } from '../linalg/blockedCholesky.js';
-import { choleskySolve } from '../linalg/cholesky.js';
-import { weightedGramPanels } from '../linalg/gram.js';
-import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
+import { currentBackend, type BackendName } from '../backend.js';
 import { mulberry32 } from '../data/random.js';
-import { logits, sigmoid, softplus, type LinearModel } from './model.js';
+import { SsseError } from '../errors.js';
+import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
+import { runTrainPool } from '../workers/trainPool.js';
+import { defaultWorkers } from './fisherBuild.js';
+import type { LinearModel } from './model.js';
+import { newtonAttribute, type NewtonProblem } from './newton.js';
 
 export interface TrainOptions extends RunControl {
   /** L2 weight λ in ℓ_i = −log p + (λ/2)‖θ‖². Must be > 0 for the optimality certificate. */
@@ -26,6 +27,26 @@ export interface TrainOptions extends RunControl {
    * convexity the optimum, and the certificate above, do not depend on the start.
    */
   initialWeights?: Float64Array;
+  /**
+   * Worker threads training attributes beside the calling thread (the objective is separable
+   * across attributes; the result is bit for bit the same on any number of threads). Default:
+   * defaultTrainWorkers, one per further core when the problem is large enough to repay a
+   * worker's start.
+   */
+  workers?: number;
+}
+
+/**
+ * Below this many multiply-adds in one Newton iteration's Hessian (n·d²), a worker's start
+ * (about 0.2 s: a thread, its modules, its backend) costs more than the attributes it would train.
+ * At 5e8 (e.g. 800 rows of 784 features) an attribute's Newton iterations take about 0.2–0.4 s
+ * on the wasm backend.
+ */
+export const TRAIN_WORKERS_MIN_WORK = 5e8;
+
+/** Worker threads for training: as for the Fisher build (one per further core, none for tfjs-node), when n·d² ≥ TRAIN_WORKERS_MIN_WORK. */
+export function defaultTrainWorkers(backend: BackendName, n: number, d: number, A: number): number {
+  return n * d * d < TRAIN_WORKERS_MIN_WORK ? 0 : defaultWorkers(backend, A);
 }
 
 export interface TrainResult {
@@ -38,40 +59,10 @@ export interface TrainResult {
   errorBounds: number[];
 }
 
-/** Mean loss (1/n)Σ[softplus(z) − y·z] + (λ/2)‖w‖² for one attribute. */
-function attributeLoss(z: Float64Array, y: Uint8Array, A: number, a: number, w: Float64Array, l2: number): number {
-  const n = z.length;
-  let s = 0;
-  for (let i = 0; i < n; i++) {
-    const zi = z[i] as number;
-    s += softplus(zi) - (y[i * A + a] as number) * zi;
-  }
-  let ww = 0;
-  for (let j = 0; j < w.length; j++) ww += (w[j] as number) ** 2;
-  return s / n + 0.5 * l2 * ww;
-}
-
-function norm(v: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += (v[i] as number) ** 2;
-  return Math.sqrt(s);
-}
-
-/** X·v for one weight vector, float64. */
-function matVecRows(features: Float32Array, n: number, d: number, v: Float64Array): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const off = i * d;
-    let s = 0;
-    for (let j = 0; j < d; j++) s += (features[off + j] as number) * (v[j] as number);
-    out[i] = s;
-  }
-  return out;
-}
-
 /**
  * Trains the linear multi-attribute logistic model to its optimum by Newton's method with an
- * Armijo line search, one attribute at a time (the objective is separable across attributes).
+ * Armijo line search (linear/newton.ts), attribute by attribute (the objective is separable across
+ * attributes): on the calling thread, or spread over worker threads (options.workers).
  *
  * Numerics: gradients and losses in float64 (they decide where the iteration stops), the
  * Hessian product Xᵀ·diag(p(1−p))·X in float32 on the backend (it only steers the step; an
@@ -114,64 +105,27 @@ export async function trainLinear(
   const gradientNorms = new Array<number>(A).fill(Infinity);
   const progress = new Array<number>(A).fill(0);
 
+  const problem: NewtonProblem = { features, labels, n, d, A, l2, tolerance, maxIterations, phase };
+  throwIfCancelled(options, phase);
+  const backend = currentBackend();
+  const workers = A < 2 || !backend ? 0 : (options.workers ?? defaultTrainWorkers(backend.name, n, d, A));
+  if (!Number.isInteger(workers) || workers < 0) throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${workers}`);
+  if (workers > 0 && backend) {
+    const pooled = await runTrainPool(problem, weights, { ...options, backend: backend.name, workers });
+    return { model, iterations: pooled.iterations, gradientNorms: pooled.gradientNorms, errorBounds: pooled.gradientNorms.map((g) => g / l2) };
+  }
   for (let a = 0; a < A; a++) {
-    const w = weights.subarray(a * d, (a + 1) * d);
-    const single: LinearModel = { d, A: 1, weights: w };
-    let g0 = -1;
+    const run = newtonAttribute(problem, a, weights.subarray(a * d, (a + 1) * d));
     for (;;) {
       throwIfCancelled(options, phase);
-      // Recomputed each iteration rather than updated, so that rounding cannot accumulate.
-      const z = logits(single, features);
-      // Gradient (1/n)·Xᵀ(p − y) + λw and the Newton weights p(1 − p)/n.
-      const g = new Float64Array(d);
-      const h = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const p = sigmoid(z[i] as number);
-        const r = p - (labels[i * A + a] as number);
-        h[i] = (p * (1 - p)) / n;
-        if (r === 0) continue;
-        const off = i * d;
-        for (let j = 0; j < d; j++) g[j] = (g[j] as number) + r * (features[off + j] as number);
+      const step = run.next();
+      if (step.done) {
+        iterations[a] = step.value.iterations;
+        gradientNorms[a] = step.value.gradientNorm;
+        break;
       }
-      for (let j = 0; j < d; j++) g[j] = (g[j] as number) / n + l2 * (w[j] as number);
-      const gn = norm(g);
-      gradientNorms[a] = gn;
-      const target = tolerance * l2 * Math.max(norm(w), Number.MIN_VALUE);
-      if (g0 < 0) g0 = gn;
-      progress[a] = gn <= target ? 1 : Math.min(1, Math.max(0, Math.log(g0 / gn) / Math.log(g0 / target)));
+      progress[a] = step.value.progress;
       report(options, phase, progress.reduce((s, v) => s + v, 0), A);
-      if (gn <= target) break;
-      if (iterations[a]! >= maxIterations) {
-        throw new SsseError(
-          'NOT_CONVERGED',
-          `${phase}: attribute ${a} did not converge in ${maxIterations} Newton iterations (‖∇L‖ = ${gn.toExponential(3)}, target ${target.toExponential(3)})`,
-        );
-      }
-      const hess = weightedGramPanels(features, n, d, h, 1);
-      for (let j = 0; j < d; j++) hess[j * d + j] = (hess[j * d + j] as number) + l2;
-      const step = choleskySolve(blockedCholesky(hess, d, { what: `${phase} Hessian of attribute ${a}` }).l, d, g);
-      for (let j = 0; j < d; j++) step[j] = -(step[j] as number);
-      // Armijo backtracking on the float64 loss along the Newton direction.
-      const xs = matVecRows(features, n, d, step);
-      const f0 = attributeLoss(z, labels, A, a, w, l2);
-      let slope = 0;
-      for (let j = 0; j < d; j++) slope += (g[j] as number) * (step[j] as number);
-      let t = 1;
-      const trialW = new Float64Array(d);
-      const trialZ = new Float64Array(n);
-      // In the quadratic region the decrease is below float64 resolution of the loss; the
-      // full Newton step is then the right one and the gradient test decides convergence.
-      const resolvable = -slope > 1e-12 * Math.max(1, Math.abs(f0));
-      for (let tries = 0; resolvable; tries++) {
-        for (let j = 0; j < d; j++) trialW[j] = (w[j] as number) + t * (step[j] as number);
-        for (let i = 0; i < n; i++) trialZ[i] = (z[i] as number) + t * (xs[i] as number);
-        const f = attributeLoss(trialZ, labels, A, a, trialW, l2);
-        if (f <= f0 + 1e-4 * t * slope || tries >= 30) break;
-        t /= 2;
-      }
-      if (!resolvable) for (let j = 0; j < d; j++) trialW[j] = (w[j] as number) + (step[j] as number);
-      w.set(trialW);
-      iterations[a] = iterations[a]! + 1;
       await yieldToEventLoop();
     }
   }

@@ -1,12 +1,11 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend.js';
 import { CancelledError, SsseError } from '../errors.js';
 import type { GramPlan } from '../linalg/gram.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
 import { Workspace } from '../linalg/workspace.js';
 import { computeFisherBlock, type FisherBlockJob } from './fisherBlockTask.js';
+import { startEngineWorker } from './start.js';
 import { CONTROL_NEXT, CONTROL_STOP, SLOT_FREE, type FisherWorkerData, type FromWorker } from './fisherMessages.js';
 
 /**
@@ -51,9 +50,13 @@ export interface PoolResult {
   blocksByThread: number[];
 }
 
-/** A Float32Array's contents on a SharedArrayBuffer: the same memory when it already is one. */
+/**
+ * A typed array's contents on a SharedArrayBuffer of its own, which workers see whole: the same
+ * memory when it already is one and spans all of it, else a copy (a view into part of a shared
+ * buffer would hand a worker the whole buffer).
+ */
 export function sharedCopy<T extends Float32Array | Float64Array>(src: T): T {
-  if (src.buffer instanceof SharedArrayBuffer) return src;
+  if (src.buffer instanceof SharedArrayBuffer && src.byteOffset === 0 && src.byteLength === src.buffer.byteLength) return src;
   const ctor = src.constructor as { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
   const out = new ctor(new SharedArrayBuffer(src.length * ctor.BYTES_PER_ELEMENT));
   out.set(src);
@@ -72,19 +75,9 @@ export function sharedCopy<T extends Float32Array | Float64Array>(src: T): T {
  */
 export const FISHER_WORKER_YOUNG_GENERATION_MB = 6;
 
-/**
- * The worker entry next to this file: fisherWorker.js when compiled, fisherWorker.ts when run
- * from source through tsx (tests, development), which the worker then loads through tsx too.
- */
+/** A Fisher worker (fisherWorker.ts) with the pool's data and its small young generation. */
 export function startWorker(data: FisherWorkerData): Worker {
-  const ext = path.extname(__filename);
-  const file = path.join(__dirname, `fisherWorker${ext}`);
-  if (!fs.existsSync(file)) throw new SsseError('RESOURCE', `the Fisher worker script is missing: ${file}`);
-  const options = { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: FISHER_WORKER_YOUNG_GENERATION_MB } };
-  if (ext === '.ts') {
-    return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, ...options });
-  }
-  return new Worker(file, options);
+  return startEngineWorker('fisherWorker', data, { maxYoungGenerationSizeMb: FISHER_WORKER_YOUNG_GENERATION_MB });
 }
 
 /** Blocks a streamed build holds at once: two slots per worker and, when it computes, one of this thread's. */

@@ -111,6 +111,17 @@ describe('buildFisherInverse: in-process and on worker threads', () => {
     assert.deepEqual(chol, await fisherInverse(model, features, labels, n, { damping: 1e-4, method: 'cholesky' }));
   });
 
+  test('features that are a view into part of a shared buffer reach the workers as that view, not the whole buffer', async () => {
+    const inProcess = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: 0 });
+    // The same rows, 7 rows into a larger SharedArrayBuffer (as a subset of a loaded dataset would be).
+    const big = new Float32Array(new SharedArrayBuffer((n + 13) * d * 4));
+    big.fill(Number.NaN);
+    big.set(features, 7 * d);
+    const view = big.subarray(7 * d, (7 + n) * d);
+    const pooled = await buildFisherInverse(model, view, labels, n, { damping: 1e-4, workers: 2, mainThreadComputes: false });
+    for (let a = 0; a < A; a++) assert.deepEqual(Array.from(pooled.blocks[a] ?? []), Array.from(inProcess.blocks[a] ?? []), `block ${a}`);
+  });
+
   test('cancelling stops the workers and rejects with CANCELLED', async () => {
     for (const after of [0, 1]) {
       // After 0 blocks: aborted from the first progress report, before any worker answers; after 1:

@@ -2,11 +2,14 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../main/engine/backend.js';
+import { currentBackend, initBackend } from '../../../main/engine/backend.js';
 import { loadDataset } from '../../../main/engine/data/dataset.js';
 import type { Dataset } from '../../../main/engine/data/types.js';
 import { SsseError } from '../../../main/engine/errors.js';
-import { trainLinear } from '../../../main/engine/linear/train.js';
+import { defaultTrainWorkers, trainLinear, TRAIN_WORKERS_MIN_WORK } from '../../../main/engine/linear/train.js';
+import { defaultWorkers } from '../../../main/engine/linear/fisherBuild.js';
+import { runTrainPool } from '../../../main/engine/workers/trainPool.js';
+import { mulberry32 } from '../../../main/engine/data/random.js';
 import type { ProgressEvent } from '../../../main/engine/progress.js';
 import {
   labelColumn,
@@ -187,5 +190,103 @@ describe('trainLinear against an independent float64 Newton/LU solver', () => {
       );
       assert.equal(tf.memory().numTensors, before);
     });
+  });
+});
+
+describe('trainLinear on worker threads (attributes spread over the calling thread and W workers)', () => {
+  const problem = (): ReturnType<typeof slice> => slice(1000, [0, 3, 5, 7, 9]);
+
+  test('1 and 3 workers give the calling thread\'s result bit for bit: weights, iterations, gradient norms', async () => {
+    const { features, labels, n, d, A } = problem();
+    const alone = await trainLinear(features, labels, n, d, A, { l2: L2, seed: 3, workers: 0 });
+    for (const workers of [1, 3]) {
+      const events: ProgressEvent[] = [];
+      const pooled = await trainLinear(features, labels, n, d, A, { l2: L2, seed: 3, workers, phase: 'retrain', onProgress: (e) => events.push(e) });
+      assert.deepEqual(pooled.model.weights, alone.model.weights, `${workers} workers: weights`);
+      assert.deepEqual(pooled.iterations, alone.iterations, `${workers} workers: iterations`);
+      assert.deepEqual(pooled.gradientNorms, alone.gradientNorms, `${workers} workers: gradient norms`);
+      assert.deepEqual(pooled.errorBounds, alone.errorBounds);
+      // Progress: every event of the phase, within 0…A, ending at A of A.
+      assert.ok(events.length >= A, `${events.length} events`);
+      for (const e of events) assert.ok(e.phase === 'retrain' && e.total === A && e.done >= 0 && e.done <= A + 1e-9, JSON.stringify(e));
+      assert.deepEqual(events[events.length - 1], { phase: 'retrain', done: A, total: A });
+    }
+  });
+
+  test('the pool with the calling thread only waiting: the workers train every attribute once, into the caller\'s weights', async () => {
+    const { features, labels, n, d, A } = problem();
+    const alone = await trainLinear(features, labels, n, d, A, { l2: L2, seed: 3, workers: 0 });
+    // trainLinear's seeded start (train.ts), rebuilt here.
+    const rand = mulberry32(3);
+    const weights = Float64Array.from({ length: A * d }, () => 0.01 * (2 * rand() - 1));
+    const spec = { features, labels, n, d, A, l2: L2, tolerance: 1e-6, maxIterations: 100, phase: 'train' };
+    const pooled = await runTrainPool(spec, weights, { backend: currentBackend()?.name ?? 'wasm', workers: 2, mainThread: false });
+    assert.equal(pooled.attributesByThread[0], 0, 'the calling thread trained none');
+    assert.equal(pooled.attributesByThread.reduce((s, v) => s + v, 0), A, `by thread: ${pooled.attributesByThread.join(', ')}`);
+    assert.deepEqual(weights, alone.model.weights);
+    assert.deepEqual(pooled.iterations, alone.iterations);
+    assert.deepEqual(pooled.gradientNorms, alone.gradientNorms);
+  });
+
+  test('a warm start (initialWeights) is honoured on every thread', async () => {
+    const { features, labels, n, d, A } = problem();
+    const cold = await trainLinear(features, labels, n, d, A, { l2: L2, seed: 3, workers: 0 });
+    const init = Float64Array.from(cold.model.weights, (v, i) => v * (1 + 1e-3 * Math.sin(i)));
+    const alone = await trainLinear(features, labels, n, d, A, { l2: L2, seed: 3, workers: 0, initialWeights: init });
+    const pooled = await trainLinear(features, labels, n, d, A, { l2: L2, seed: 3, workers: 2, initialWeights: init });
+    assert.deepEqual(pooled.model.weights, alone.model.weights);
+    assert.deepEqual(pooled.iterations, alone.iterations);
+    assert.ok(Math.max(...alone.iterations) < Math.max(...cold.iterations), 'the warm start is a different, shorter run');
+  });
+
+  test('aborting mid-way rejects with CANCELLED naming the phase, and nothing is reported after it', async () => {
+    const { features, labels, n, d, A } = problem();
+    const ac = new AbortController();
+    let after = 0;
+    let aborted = false;
+    await assert.rejects(
+      trainLinear(features, labels, n, d, A, {
+        l2: L2,
+        seed: 3,
+        workers: 2,
+        phase: 'retrain',
+        signal: ac.signal,
+        onProgress: (e) => {
+          if (aborted) after++;
+          if (!aborted && e.done >= 1) {
+            aborted = true;
+            ac.abort();
+          }
+        },
+      }),
+      (e: unknown) => e instanceof SsseError && e.code === 'CANCELLED' && /retrain/.test(e.message),
+    );
+    assert.ok(aborted);
+    assert.equal(after, 0);
+  });
+
+  test('an attribute that does not converge on any thread rejects with NOT_CONVERGED naming it', async () => {
+    const { features, labels, n, d, A } = problem();
+    await assert.rejects(
+      trainLinear(features, labels, n, d, A, { l2: L2, seed: 3, workers: 2, maxIterations: 1 }),
+      (e: unknown) => e instanceof SsseError && e.code === 'NOT_CONVERGED' && /attribute \d/.test(e.message) && /1 Newton iterations/.test(e.message),
+    );
+  });
+
+  test('a negative or fractional workers count throws BAD_ARGUMENT naming --workers', async () => {
+    const { features, labels, n, d, A } = problem();
+    for (const workers of [-1, 1.5]) {
+      await assert.rejects(
+        trainLinear(features, labels, n, d, A, { l2: L2, seed: 3, workers }),
+        (e: unknown) => e instanceof SsseError && e.code === 'BAD_ARGUMENT' && /--workers/.test(e.message),
+      );
+    }
+  });
+
+  test('the default: no workers below TRAIN_WORKERS_MIN_WORK multiply-adds per Hessian, else those of the Fisher build', () => {
+    assert.equal(defaultTrainWorkers('wasm', 300, 784, 10), 0);
+    assert.equal(defaultTrainWorkers('wasm', Math.ceil(TRAIN_WORKERS_MIN_WORK / 784 ** 2), 784, 10), defaultWorkers('wasm', 10));
+    assert.equal(defaultTrainWorkers('tensorflow', 6000, 784, 10), 0);
+    assert.equal(defaultTrainWorkers('wasm', 6000, 784, 1), 0);
   });
 });
