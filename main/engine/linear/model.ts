@@ -54,9 +54,36 @@ export function logits(
   const { d, A, weights } = model;
   const n = rows ? rows.length : features.length / d;
   const out = new Float64Array(n * A);
-  for (let r = 0; r < n; r++) {
-    const i = rows ? (rows[r] as number) : r;
-    const off = i * d;
+  const offset = (r: number): number => (rows ? (rows[r] as number) : r) * d;
+  // Four rows per pass over an attribute's weights, each with its own sum in the order j = 0…d−1:
+  // bit for bit the one-row loop below, and about twice as fast (independent chains of additions).
+  let r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const o0 = offset(r);
+    const o1 = offset(r + 1);
+    const o2 = offset(r + 2);
+    const o3 = offset(r + 3);
+    for (let a = 0; a < A; a++) {
+      const wo = a * d;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let j = 0; j < d; j++) {
+        const w = weights[wo + j] as number;
+        s0 += (features[o0 + j] as number) * w;
+        s1 += (features[o1 + j] as number) * w;
+        s2 += (features[o2 + j] as number) * w;
+        s3 += (features[o3 + j] as number) * w;
+      }
+      out[r * A + a] = s0;
+      out[(r + 1) * A + a] = s1;
+      out[(r + 2) * A + a] = s2;
+      out[(r + 3) * A + a] = s3;
+    }
+  }
+  for (; r < n; r++) {
+    const off = offset(r);
     for (let a = 0; a < A; a++) {
       const wo = a * d;
       let s = 0;

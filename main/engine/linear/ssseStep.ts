@@ -23,13 +23,36 @@ export function removalGradient(
     );
   }
   const z = logits(model, removedFeatures);
+  const residual = new Float64Array(k * A);
+  for (let t = 0; t < k * A; t++) residual[t] = sigmoid(z[t] as number) - (removedLabels[t] as number);
+  // grad[a, j] = Σ_i r_ia·x_ij, summed over i = 0…k−1 in order from 0, four j at a time in
+  // registers (the same sums, in the same order, as accumulating row by row into grad).
   const grad = new Float64Array(A * d);
-  for (let i = 0; i < k; i++) {
-    const off = i * d;
-    for (let a = 0; a < A; a++) {
-      const r = sigmoid(z[i * A + a] as number) - (removedLabels[i * A + a] as number);
-      const go = a * d;
-      for (let j = 0; j < d; j++) grad[go + j] = (grad[go + j] as number) + r * (removedFeatures[off + j] as number);
+  for (let a = 0; a < A; a++) {
+    const go = a * d;
+    let j = 0;
+    for (; j + 4 <= d; j += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let i = 0; i < k; i++) {
+        const r = residual[i * A + a] as number;
+        const off = i * d + j;
+        s0 += r * (removedFeatures[off] as number);
+        s1 += r * (removedFeatures[off + 1] as number);
+        s2 += r * (removedFeatures[off + 2] as number);
+        s3 += r * (removedFeatures[off + 3] as number);
+      }
+      grad[go + j] = s0;
+      grad[go + j + 1] = s1;
+      grad[go + j + 2] = s2;
+      grad[go + j + 3] = s3;
+    }
+    for (; j < d; j++) {
+      let s = 0;
+      for (let i = 0; i < k; i++) s += (residual[i * A + a] as number) * (removedFeatures[i * d + j] as number);
+      grad[go + j] = s;
     }
   }
   for (let t = 0; t < grad.length; t++) grad[t] = (grad[t] as number) + k * l2 * (model.weights[t] as number);

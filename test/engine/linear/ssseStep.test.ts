@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { initBackend } from '../../../main/engine/backend.js';
 import { SsseError } from '../../../main/engine/errors.js';
 import { fisherInverse, type FisherInverse } from '../../../main/engine/linear/fisher.js';
-import type { LinearModel } from '../../../main/engine/linear/model.js';
+import { logits, sigmoid, type LinearModel } from '../../../main/engine/linear/model.js';
 import { applyStep, removalGradient, ssseDirection } from '../../../main/engine/linear/ssseStep.js';
 import { denseWeightedGram, gaussian, gaussJordanInverse, logistic, matVecRef, negLogLikelihood, newtonLogistic, norm2, randomFeatures, randomLabels, relFrob, U32, xorshift32 } from '../../helpers/reference.js';
 
@@ -248,3 +248,58 @@ describe('the step as a whole', () => {
     assert.ok(after < 0.1 * before, `${after} vs ${before}`);
   });
 });
+
+describe('logits and removalGradient: the unrolled loops give the plain loops bit for bit', () => {
+  /** z[r, a] = Σ_j x[row r, j]·w[a, j], one row and one sum at a time, j = 0…d−1. */
+  function plainLogits(model: LinearModel, features: Float32Array, rows?: number[]): Float64Array {
+    const { d, A, weights } = model;
+    const n = rows ? rows.length : features.length / d;
+    const out = new Float64Array(n * A);
+    for (let r = 0; r < n; r++) {
+      const off = (rows ? (rows[r] as number) : r) * d;
+      for (let a = 0; a < A; a++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += (features[off + j] as number) * (weights[a * d + j] as number);
+        out[r * A + a] = s;
+      }
+    }
+    return out;
+  }
+
+  /** Σ_i (σ(z_ia) − y_ia)·x_i + k·λ·w, accumulated row by row into the gradient. */
+  function plainGradient(model: LinearModel, x: Float32Array, y: Uint8Array, l2: number): Float64Array {
+    const { d, A } = model;
+    const k = x.length / d;
+    const z = plainLogits(model, x);
+    const grad = new Float64Array(A * d);
+    for (let i = 0; i < k; i++) {
+      for (let a = 0; a < A; a++) {
+        const r = sigmoid(z[i * A + a] as number) - (y[i * A + a] as number);
+        for (let j = 0; j < d; j++) grad[a * d + j] = (grad[a * d + j] as number) + r * (x[i * d + j] as number);
+      }
+    }
+    for (let t = 0; t < grad.length; t++) grad[t] = (grad[t] as number) + k * l2 * (model.weights[t] as number);
+    return grad;
+  }
+
+  test('for every row count and feature count mod 4, with and without a row selection', () => {
+    const g = gaussian(91);
+    for (const [k, d, A] of [
+      [1, 1, 1],
+      [3, 5, 2],
+      [4, 4, 3],
+      [5, 7, 1],
+      [9, 13, 4],
+      [120, 66, 10],
+    ] as const) {
+      const model: LinearModel = { d, A, weights: Float64Array.from({ length: d * A }, () => g()) };
+      const x = randomFeatures(k, d, 92 + k);
+      const y = randomLabels(k, A, 93 + k);
+      assert.deepEqual(logits(model, x), plainLogits(model, x), `logits, k = ${k}, d = ${d}`);
+      const rows = Array.from({ length: k }, (_, i) => (i * 7) % k);
+      assert.deepEqual(logits(model, x, rows), plainLogits(model, x, rows), `logits of selected rows, k = ${k}`);
+      assert.deepEqual(removalGradient(model, x, y, 1e-3), plainGradient(model, x, y, 1e-3), `gradient, k = ${k}, d = ${d}`);
+    }
+  });
+});
+
