@@ -15,7 +15,8 @@ import { matmulThroughput } from './throughput.js';
  * and t − 1 workers, each claiming the next block), on the 6,000-image Fashion-MNIST setting of
  * `npm run bench`, for machines with more cores than the 2-vCPU reference VM. Every thread count
  * is run once per round and the rounds are interleaved, so that drift hits them alike; each figure
- * is the median over the rounds.
+ * is the median over the rounds. Then training θ* at the same thread counts (its attributes spread
+ * over the threads), with the check that every count gives the same bits.
  *
  * Then, where Python with PyTorch is importable, the same blocks by PyTorch on the same machine
  * (issue 8's "against the field"): bench/reference/pytorch_fisher.py times its float64
@@ -27,7 +28,8 @@ import { matmulThroughput } from './throughput.js';
  *
  * Environment: BENCH_FASHION_DIR (default /usr/share/datasets/fashion-mnist), BENCH_N (6000),
  * BENCH_RUNS (5), BENCH_THREADS (comma-separated; default 1, 2 and the divisors of A up to the
- * cores), BENCH_OUT (default bench/threads.json), BENCH_EXPORT (keep the exported files in this
+ * cores), BENCH_TRAIN_RUNS (rounds of training θ* at each thread count; default 1, 0 skips),
+ * BENCH_OUT (default bench/threads.json), BENCH_EXPORT (keep the exported files in this
  * folder; default a temporary one), BENCH_PYTHON (default python3; "none" skips PyTorch).
  */
 
@@ -81,6 +83,34 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const { model: star } = await trainLinear(features, labels, n, d, A, { l2: L2, seed: 0 });
   const trainSeconds = (performance.now() - t0) / 1e3;
+
+  // Training θ* at each thread count (the calling thread and t − 1 workers, each claiming the next
+  // attribute): BENCH_TRAIN_RUNS rounds (default 1; 0 skips), and the check that every thread
+  // count gives the same bits.
+  const trainRuns = process.env['BENCH_TRAIN_RUNS'] === '0' ? 0 : positive('BENCH_TRAIN_RUNS', 1);
+  const trainWall = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
+  let trainIdentical = true;
+  for (let r = 0; r < trainRuns; r++) {
+    const line: string[] = [];
+    for (const t of threadCounts) {
+      const s0 = performance.now();
+      const trained = await trainLinear(features, labels, n, d, A, { l2: L2, seed: 0, workers: t - 1 });
+      const seconds = (performance.now() - s0) / 1e3;
+      trainIdentical &&= trained.model.weights.every((v, i) => v === star.weights[i]);
+      trainWall.get(t)?.push(seconds);
+      line.push(`${t}: ${secs(seconds)}`);
+    }
+    log(`training θ*, round ${r + 1}: ${line.join(', ')}`);
+  }
+  const trainOne = trainRuns > 0 ? median(trainWall.get(1) ?? []) : Number.NaN;
+  const training = trainRuns === 0 ? null : {
+    rounds: trainRuns,
+    identical_weights_at_every_thread_count: trainIdentical,
+    rows: threadCounts.map((t) => {
+      const w = median(trainWall.get(t) ?? []);
+      return { threads: t, wall_median_s: Number(w.toPrecision(4)), speedup_over_1_thread: Number((trainOne / w).toFixed(3)) };
+    }),
+  };
 
   const wall = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
   const cpu = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
@@ -144,6 +174,7 @@ async function main(): Promise<void> {
     rounds: runs,
     matmul_gflops: gflops,
     train_theta_star_s: Number(trainSeconds.toPrecision(4)),
+    training_threads: training,
     fisher_build: rows,
     against_pytorch: field,
   };
@@ -153,6 +184,10 @@ async function main(): Promise<void> {
   process.stdout.write(`threads  wall (median)  speed-up  efficiency  busiest thread CPU\n`);
   for (const x of rows) {
     process.stdout.write(`${String(x.threads).padStart(7)}  ${secs(x.wall_median_s).padStart(13)}  ${x.speedup_over_1_thread.toFixed(2).padStart(8)}  ${x.efficiency.toFixed(2).padStart(10)}  ${secs(x.busiest_thread_cpu_median_s).padStart(18)}\n`);
+  }
+  if (training) {
+    process.stdout.write(`\nTraining θ* (Newton per attribute), ${training.rounds} round(s); the same bits at every thread count: ${training.identical_weights_at_every_thread_count ? 'yes' : 'NO'}\n`);
+    for (const x of training.rows) process.stdout.write(`${String(x.threads).padStart(7)} thread(s): ${secs(x.wall_median_s)}, speed-up ${x.speedup_over_1_thread.toFixed(2)}\n`);
   }
   if ('skipped' in field) process.stdout.write(`PyTorch reference skipped: ${field.skipped}\n`);
   else {
