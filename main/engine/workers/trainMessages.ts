@@ -1,5 +1,6 @@
 import type { BackendName } from '../backend.js';
 import type { SsseErrorCode } from '../errors.js';
+import type { NewtonProblem } from '../linear/newton.js';
 
 /**
  * The contract between the training pool (trainPool.ts, main thread) and its workers
@@ -9,7 +10,8 @@ import type { SsseErrorCode } from '../errors.js';
  * next attribute from a shared counter (Atomics.add on TRAIN_NEXT) and trains it in place in the
  * shared weights.
  */
-export interface TrainWorkerData {
+/** The Newton problem's sizes and settings, with its data (and the results) in shared memory. */
+export interface TrainWorkerData extends Omit<NewtonProblem, 'features' | 'labels'> {
   backend: BackendName;
   /** n×d float32 features. */
   features: SharedArrayBuffer;
@@ -19,13 +21,6 @@ export interface TrainWorkerData {
   weights: SharedArrayBuffer;
   /** Int32 [TRAIN_NEXT, TRAIN_STOP]: the next attribute to claim; non-zero when training ends early. */
   control: SharedArrayBuffer;
-  n: number;
-  d: number;
-  A: number;
-  l2: number;
-  tolerance: number;
-  maxIterations: number;
-  phase: string;
 }
 
 export const TRAIN_NEXT = 0;

@@ -45,7 +45,7 @@ function sharedBytes(src: Uint8Array): Uint8Array {
  * left as it was).
  */
 export async function runTrainPool(problem: NewtonProblem, weights: Float64Array, options: TrainPoolOptions): Promise<TrainPoolResult> {
-  const { n, d, A, phase } = problem;
+  const { d, A, phase } = problem;
   if (weights.length !== A * d) throw new SsseError('BAD_ARGUMENT', `runTrainPool: weights has ${weights.length} values, expected A×d = ${A}×${d}`);
   const mainThread = options.mainThread ?? true;
   const count = Math.max(1, Math.min(Math.floor(options.workers), mainThread ? A - 1 : A));
@@ -86,18 +86,12 @@ export async function runTrainPool(problem: NewtonProblem, weights: Float64Array
   const workers: Worker[] = [];
   try {
     const data: TrainWorkerData = {
+      ...problem,
       backend: options.backend,
       features: features.buffer as SharedArrayBuffer,
       labels: labels.buffer as SharedArrayBuffer,
       weights: shared.buffer as SharedArrayBuffer,
       control: control.buffer as SharedArrayBuffer,
-      n,
-      d,
-      A,
-      l2: problem.l2,
-      tolerance: problem.tolerance,
-      maxIterations: problem.maxIterations,
-      phase,
     };
     for (let w = 0; w < count && !settled; w++) {
       const worker = startEngineWorker('trainWorker', data);
