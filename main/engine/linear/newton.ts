@@ -56,18 +56,6 @@ function norm(v: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
-/** X·v for one weight vector, float64. */
-function matVecRows(features: Float32Array, n: number, d: number, v: Float64Array): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const off = i * d;
-    let s = 0;
-    for (let j = 0; j < d; j++) s += (features[off + j] as number) * (v[j] as number);
-    out[i] = s;
-  }
-  return out;
-}
-
 /**
  * Newton's method with an Armijo line search on attribute a's objective, from and into `w` (its d
  * weights, updated in place). Yields once per iteration, after the gradient, with the attribute's
@@ -110,7 +98,8 @@ export function* newtonAttribute(problem: NewtonProblem, a: number, w: Float64Ar
     const step = choleskySolve(blockedCholesky(hess, d, { what: `${phase} Hessian of attribute ${a}` }).l, d, g);
     for (let j = 0; j < d; j++) step[j] = -(step[j] as number);
     // Armijo backtracking on the float64 loss along the Newton direction.
-    const xs = matVecRows(features, n, d, step);
+    // X·step: the logits of a one-attribute model with weights `step`.
+    const xs = logits({ d, A: 1, weights: step }, features);
     const f0 = attributeLoss(z, labels, A, a, w, l2);
     let slope = 0;
     for (let j = 0; j < d; j++) slope += (g[j] as number) * (step[j] as number);

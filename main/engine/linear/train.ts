@@ -101,19 +101,20 @@ export async function trainLinear(
     weights.set(init);
   }
   const model: LinearModel = { d, A, weights };
-  const iterations = new Array<number>(A).fill(0);
-  const gradientNorms = new Array<number>(A).fill(Infinity);
-  const progress = new Array<number>(A).fill(0);
-
   const problem: NewtonProblem = { features, labels, n, d, A, l2, tolerance, maxIterations, phase };
+  if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 0)) {
+    throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${options.workers}`);
+  }
   throwIfCancelled(options, phase);
   const backend = currentBackend();
   const workers = A < 2 || !backend ? 0 : (options.workers ?? defaultTrainWorkers(backend.name, n, d, A));
-  if (!Number.isInteger(workers) || workers < 0) throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${workers}`);
   if (workers > 0 && backend) {
     const pooled = await runTrainPool(problem, weights, { ...options, backend: backend.name, workers });
     return { model, iterations: pooled.iterations, gradientNorms: pooled.gradientNorms, errorBounds: pooled.gradientNorms.map((g) => g / l2) };
   }
+  const iterations = new Array<number>(A).fill(0);
+  const gradientNorms = new Array<number>(A).fill(Infinity);
+  const progress = new Array<number>(A).fill(0);
   for (let a = 0; a < A; a++) {
     const run = newtonAttribute(problem, a, weights.subarray(a * d, (a + 1) * d));
     for (;;) {

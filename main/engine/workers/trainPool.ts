@@ -32,13 +32,6 @@ export interface TrainPoolResult {
   attributesByThread: number[];
 }
 
-function sharedBytes(src: Uint8Array): Uint8Array {
-  if (src.buffer instanceof SharedArrayBuffer && src.byteOffset === 0 && src.byteLength === src.buffer.byteLength) return src;
-  const out = new Uint8Array(new SharedArrayBuffer(src.length));
-  out.set(src);
-  return out;
-}
-
 /**
  * Trains every attribute of `problem` from `weights` (A×d, attribute-major), writing each
  * attribute's optimum back into `weights` once all are trained (on failure or cancellation it is
@@ -50,7 +43,7 @@ export async function runTrainPool(problem: NewtonProblem, weights: Float64Array
   const mainThread = options.mainThread ?? true;
   const count = Math.max(1, Math.min(Math.floor(options.workers), mainThread ? A - 1 : A));
   const features = sharedCopy(problem.features);
-  const labels = sharedBytes(problem.labels);
+  const labels = sharedCopy(problem.labels);
   const shared = new Float64Array(new SharedArrayBuffer(A * d * 8));
   shared.set(weights);
   const control = new Int32Array(new SharedArrayBuffer(2 * 4));

@@ -275,9 +275,15 @@ describe('trainLinear on worker threads (attributes spread over the calling thre
 
   test('a negative or fractional workers count throws BAD_ARGUMENT naming --workers', async () => {
     const { features, labels, n, d, A } = problem();
+    const one = slice(300, [0]);
     for (const workers of [-1, 1.5]) {
       await assert.rejects(
         trainLinear(features, labels, n, d, A, { l2: L2, seed: 3, workers }),
+        (e: unknown) => e instanceof SsseError && e.code === 'BAD_ARGUMENT' && /--workers/.test(e.message),
+      );
+      // One attribute trains on this thread alone, but a bad count is still refused.
+      await assert.rejects(
+        trainLinear(one.features, one.labels, one.n, one.d, one.A, { l2: L2, seed: 3, workers }),
         (e: unknown) => e instanceof SsseError && e.code === 'BAD_ARGUMENT' && /--workers/.test(e.message),
       );
     }
