@@ -7,6 +7,7 @@ import { loadDataset } from '../main/engine/data/dataset.js';
 import { fisherWeights } from '../main/engine/linear/fisher.js';
 import { buildFisherInverse } from '../main/engine/linear/fisherBuild.js';
 import { trainLinear } from '../main/engine/linear/train.js';
+import { WorkerPool } from '../main/engine/workers/pool.js';
 import { cpuSeconds, machine, median, secs, ThreadCpuSampler } from './measure.js';
 import { matmulThroughput } from './throughput.js';
 
@@ -115,10 +116,22 @@ async function main(): Promise<void> {
   const wall = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
   const cpu = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
   const busiest = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
+  // The same builds with workers kept between builds (workers/pool.ts), as `ssse erase` and a
+  // calibration run the Fisher build on the threads that trained θ*: no thread start in the time.
+  const warmWall = new Map<number, number[]>(threadCounts.filter((t) => t > 1).map((t) => [t, []]));
+  const pool = new WorkerPool(backend.name);
+  await pool.warm(Math.max(...threadCounts) - 1);
   let block0: Float32Array | null = null;
   // Round 0 warms every path up (code compiled, the workers' backend binary read); it is not counted.
   for (let r = 0; r <= runs; r++) {
     const line: string[] = [];
+    for (const t of threadCounts.filter((c) => c > 1)) {
+      const s0 = performance.now();
+      await buildFisherInverse(star, features, labels, n, { damping: DAMPING, workers: t - 1, pool });
+      const seconds = (performance.now() - s0) / 1e3;
+      line.push(`${t} (kept workers): ${secs(seconds)}`);
+      if (r > 0) warmWall.get(t)?.push(seconds);
+    }
     for (const t of threadCounts) {
       const sampler = new ThreadCpuSampler();
       const c0 = process.cpuUsage();
@@ -149,8 +162,19 @@ async function main(): Promise<void> {
       busiest_thread_cpu_median_s: Number(median(busiest.get(t) ?? []).toPrecision(4)),
       speedup_over_1_thread: Number((one / w).toFixed(3)),
       efficiency: Number((one / w / t).toFixed(3)),
+      ...(t > 1
+        ? (() => {
+            const kept = median(warmWall.get(t) ?? []);
+            return {
+              kept_workers_wall_median_s: Number(kept.toPrecision(4)),
+              kept_workers_wall_runs_s: (warmWall.get(t) ?? []).map((x) => Number(x.toPrecision(4))),
+              kept_workers_speedup_over_1_thread: Number((one / kept).toFixed(3)),
+            };
+          })()
+        : {}),
     };
   });
+  await pool.close();
 
   const keep = process.env['BENCH_EXPORT'];
   const exportDir = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-threads-'));

@@ -9,6 +9,10 @@ import { buildFisherIntoCache } from './linear/fisherBuild.js';
 import type { LinearModel } from './linear/model.js';
 import { trainLinear } from './linear/train.js';
 import { report, type RunControl } from './progress.js';
+import type { WorkerPool } from './workers/pool.js';
+
+/** Cancellation and progress, and the worker threads a command shares between its phases. */
+export type PhaseControl = RunControl & { pool?: WorkerPool };
 
 /**
  * The stored artefacts of a model, θ* and F̂⁻¹, under the same cache keys as eraseLinear (a test
@@ -64,7 +68,7 @@ export function readFisher(cache: ArtefactCache, fingerprint: string, thetaStar:
 }
 
 /** θ*: from the cache when stored there, else trained on the whole training set (and stored). */
-export async function obtainThetaStar(dataset: Dataset, fingerprint: string, p: ModelParameters, cache: ArtefactCache | null, control: RunControl = {}): Promise<StoredThetaStar> {
+export async function obtainThetaStar(dataset: Dataset, fingerprint: string, p: ModelParameters, cache: ArtefactCache | null, control: PhaseControl = {}): Promise<StoredThetaStar> {
   const { d, A } = dataset;
   const t0 = performance.now();
   const stored = cache ? readThetaStar(cache, fingerprint, d, A, p) : null;
@@ -86,7 +90,7 @@ export async function obtainFisher(
   curvature: Curvature,
   p: ModelParameters,
   cache: ArtefactCache | null,
-  control: RunControl = {},
+  control: PhaseControl = {},
 ): Promise<{ fisher: FisherInverse; cache: CacheStatus; seconds: number }> {
   const t0 = performance.now();
   const stored = cache ? readFisher(cache, fingerprint, thetaStar, curvature, p) : null;

@@ -26,6 +26,7 @@ import { defaultEpsilonGrid, StepEvaluator, type EvalSplit } from './linear/swee
 import { trainLinear } from './linear/train.js';
 import { report, throwIfCancelled, type RunControl } from './progress.js';
 import { mulberry32 } from './data/random.js';
+import { WorkerPool } from './workers/pool.js';
 
 /**
  * `ssse calibrate`: pick ε once per curvature setting from simulated removals, so that later
@@ -194,11 +195,22 @@ export function settingDirection(
 
 /** Runs the calibration; writes nothing (the caller writes calibration.json). */
 export async function calibrate(dataset: Dataset, config: CalibrateConfig): Promise<CalibrationReport> {
-  const { d, A } = dataset;
   const n = dataset.train.n;
   checkConfig(config, n);
   const backend = currentBackend();
   if (!backend) throw new SsseError('RESOURCE', 'calibrate: call initBackend() first');
+  // One set of worker threads for θ*, F̂⁻¹ and every trial's retraining: started once.
+  const pool = new WorkerPool(backend.name);
+  try {
+    return await calibrateWith(dataset, { ...config, pool });
+  } finally {
+    await pool.close();
+  }
+}
+
+async function calibrateWith(dataset: Dataset, config: CalibrateConfig & { pool: WorkerPool }): Promise<CalibrationReport> {
+  const { d, A } = dataset;
+  const n = dataset.train.n;
   const fingerprint = datasetFingerprint(dataset);
   const cache = config.cacheDir ? new ArtefactCache(config.cacheDir) : null;
   const params: ModelParameters = { l2: config.l2, damping: config.damping, seed: config.seed, tolerance: config.tolerance, fisherMethod: config.fisherMethod };
@@ -239,6 +251,7 @@ export async function calibrate(dataset: Dataset, config: CalibrateConfig): Prom
       tolerance: config.tolerance,
       phase: 'retrain',
       initialWeights: star.model.weights,
+      pool: config.pool,
     });
     const retrainSeconds = (performance.now() - tr) / 1e3;
     const gradient = removalGradient(star.model, sF, sL, config.l2);
@@ -315,7 +328,7 @@ export async function calibrate(dataset: Dataset, config: CalibrateConfig): Prom
       seed: config.seed,
       tolerance: config.tolerance,
       fisher_method: config.fisherMethod,
-      backend: backend.name,
+      backend: config.pool.backend,
       theta_star_sha256: sha256Bytes(star.model.weights),
     },
     grid: [...config.grid],

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { currentBackend } from './backend.js';
+import { currentBackend, type BackendInfo } from './backend.js';
 import { ArtefactCache } from './cache.js';
 import type { Dataset } from './data/types.js';
 import { SsseError } from './errors.js';
@@ -16,6 +16,7 @@ import { l2Distance } from './metrics/distance.js';
 import { chooseEpsilon, defaultEpsilonGrid, StepEvaluator, type EvalSplit, type SplitAccuracy, type SweepRow } from './linear/sweep.js';
 import { trainLinear } from './linear/train.js';
 import { report, throwIfCancelled, type RunControl } from './progress.js';
+import { WorkerPool } from './workers/pool.js';
 
 /** Bumped whenever a change alters what a cached artefact would contain. */
 export const ENGINE_VERSION = '0.1.0';
@@ -242,7 +243,6 @@ function checkProvidedFisher(fisher: FisherInverse, d: number, A: number, config
  * ε sweep and every metric of SSSE.md.
  */
 export async function eraseLinear(dataset: Dataset, removed: number[], config: EraseConfig): Promise<EraseOutcome> {
-  const { d, A } = dataset;
   const n = dataset.train.n;
   const k = removed.length;
   if (k === 0) throw new SsseError('BAD_REQUEST', 'the removal request is empty (k = 0)');
@@ -252,12 +252,24 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   }
   const backend = currentBackend();
   if (!backend) throw new SsseError('RESOURCE', 'eraseLinear: call initBackend() first');
+  // One set of worker threads for training θ*, building F̂⁻¹ and retraining: started once.
+  const pool = new WorkerPool(backend.name);
+  try {
+    return await erasePipeline(dataset, removed, config, backend, pool);
+  } finally {
+    await pool.close();
+  }
+}
 
+async function erasePipeline(dataset: Dataset, removed: number[], config: EraseConfig, backend: BackendInfo, pool: WorkerPool): Promise<EraseOutcome> {
+  const { d, A } = dataset;
+  const n = dataset.train.n;
+  const k = removed.length;
   const fingerprint = datasetFingerprint(dataset);
   const cache = config.cacheDir ? new ArtefactCache(config.cacheDir) : null;
   const { features, labels } = dataset.train;
   // --workers governs training too; the result is the same on any number of threads.
-  const threads = config.fisherWorkers !== undefined ? { workers: config.fisherWorkers } : {};
+  const threads = { pool, ...(config.fisherWorkers !== undefined ? { workers: config.fisherWorkers } : {}) };
 
   // θ*: trained once per (data, λ, seed, tolerance, backend) and kept.
   const starKey = sha256Json({ kind: 'theta-star', v: ENGINE_VERSION, fingerprint, d, A, l2: config.l2, seed: config.seed, tolerance: config.tolerance, backend: backend.name });
@@ -304,7 +316,7 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
       damping: config.damping,
       curvature: config.curvature,
       method: config.fisherMethod,
-      ...(config.fisherWorkers !== undefined ? { workers: config.fisherWorkers } : {}),
+      ...threads,
       ...(config.onFisherPlan ? { onPlan: config.onFisherPlan } : {}),
     };
     fisher = cache

@@ -6,6 +6,7 @@ import { SsseError } from '../errors.js';
 import { DEFAULT_GRAM_PLAN, type GramPlan } from '../linalg/gram.js';
 import { throwIfCancelled } from '../progress.js';
 import { runFisherPool, streamedSlots } from '../workers/fisherPool.js';
+import type { WorkerPool } from '../workers/pool.js';
 import { DEFAULT_FISHER_METHOD, fisherInverse, fisherWeights, type FisherInverse, type FisherOptions, type FisherSink } from './fisher.js';
 import type { LinearModel } from './model.js';
 
@@ -141,6 +142,8 @@ export interface BuildOptions extends FisherOptions {
    * before it computed blocks too (kept for the benchmark's side-by-side figure). Default true.
    */
   mainThreadComputes?: boolean;
+  /** Where worker threads come from and go back to (workers/pool.ts), e.g. a command's; default: started for this build alone. */
+  pool?: WorkerPool;
   /** Memory the build may use (bytes); default: what the system reports available. */
   memoryLimitBytes?: number;
   /** Told the plan before anything is computed. */
@@ -202,6 +205,7 @@ export async function buildFisherInverse(
     backend: backend.name,
     workers,
     mainThread,
+    pool: options.pool,
     N: n,
     damping: options.damping,
     ...(options.block !== undefined ? { block: options.block } : {}),

@@ -2,6 +2,7 @@ import { currentBackend, type BackendName } from '../backend.js';
 import { mulberry32 } from '../data/random.js';
 import { SsseError } from '../errors.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
+import type { WorkerPool } from '../workers/pool.js';
 import { runTrainPool } from '../workers/trainPool.js';
 import { defaultWorkers } from './fisherBuild.js';
 import type { LinearModel } from './model.js';
@@ -34,6 +35,8 @@ export interface TrainOptions extends RunControl {
    * worker's start.
    */
   workers?: number;
+  /** Where worker threads come from and go back to (workers/pool.ts), e.g. a command's; default: started for this training alone. */
+  pool?: WorkerPool;
 }
 
 /**

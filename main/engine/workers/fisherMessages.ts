@@ -1,10 +1,8 @@
-import type { BackendName } from '../backend.js';
-import type { SsseErrorCode } from '../errors.js';
 import type { GramPlan } from '../linalg/gram.js';
 
 /**
- * The contract between the Fisher pool (fisherPool.ts, main thread) and its workers
- * (fisherWorker.ts). The data travel once, as SharedArrayBuffers. Blocks are not handed out by
+ * A Fisher build's part of the contract between the pool (fisherPool.ts, main thread) and its
+ * workers (poolWorker.ts, poolMessages.ts). The data travel once, as SharedArrayBuffers. Blocks are not handed out by
  * message: every computing thread, the main thread included, claims the next block from a shared
  * counter (Atomics.add on CONTROL_NEXT) when it is free, so no thread waits on another to be
  * given work.
@@ -20,8 +18,7 @@ export interface FisherBlockSettings {
   gramPlan?: GramPlan;
 }
 
-export interface FisherWorkerData extends FisherBlockSettings {
-  backend: BackendName;
+export interface FisherJobData extends FisherBlockSettings {
   /** n×d float32 features. */
   features: SharedArrayBuffer;
   /**
@@ -46,11 +43,5 @@ export const CONTROL_STOP = 1;
 export const SLOT_FREE = 0;
 export const SLOT_FULL = 1;
 
-/** The weights, when they were not in the worker's data; the worker starts claiming blocks once it has them. */
-export type ToWorker = { type: 'weights'; weights: SharedArrayBuffer };
-
-/** 'ready': the worker's backend is initialised (the pool needs no such signal; tests wait on it). */
-export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'done'; a: number; slot: number; seconds: number }
-  | { type: 'error'; code: SsseErrorCode | null; message: string };
+/** Block a is finished, in store slot `slot`, after `seconds` on the worker. */
+export type FromFisherJob = { type: 'block'; a: number; slot: number; seconds: number };

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { SsseError } from '../errors.js';
 
-/** The engine's worker entries, each a file next to this one. */
-export type WorkerScript = 'fisherWorker' | 'trainWorker';
+/** The engine's worker entry, a file next to this one. */
+export type WorkerScript = 'poolWorker';
 
 /**
  * Starts the worker entry `script` next to this file: script.js when compiled, script.ts when run

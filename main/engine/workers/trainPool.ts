@@ -1,11 +1,10 @@
-import type { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend.js';
-import { CancelledError, SsseError } from '../errors.js';
+import { SsseError } from '../errors.js';
 import { newtonAttribute, type NewtonProblem } from '../linear/newton.js';
 import { report, yieldToEventLoop, type RunControl } from '../progress.js';
 import { sharedCopy } from './fisherPool.js';
-import { startEngineWorker } from './start.js';
-import { TRAIN_NEXT, TRAIN_STOP, type FromTrainWorker, type TrainWorkerData } from './trainMessages.js';
+import { JobEnd, runWorkerJob, type WorkerPool } from './pool.js';
+import { TRAIN_NEXT, TRAIN_STOP, type TrainJobData } from './trainMessages.js';
 
 /**
  * Trains a linear model's attributes on several threads: W worker threads, each with its own tfjs
@@ -19,6 +18,8 @@ export interface TrainPoolOptions extends RunControl {
   backend: BackendName;
   /** Worker threads (≥ 1) beside this one. */
   workers: number;
+  /** Where the workers come from and go back to (pool.ts); default: started for this training and ended with it. */
+  pool?: WorkerPool | undefined;
   /** Whether this thread trains attributes too (default true); false leaves them all to the workers (tests). */
   mainThread?: boolean;
 }
@@ -52,18 +53,7 @@ export async function runTrainPool(problem: NewtonProblem, weights: Float64Array
   const gradientNorms = new Array<number>(A).fill(Infinity);
   const attributesByThread = new Array<number>(count + 1).fill(0);
   let done = 0;
-  let settled = false;
-  let failure: Error | null = null;
-  let onSettled: (() => void) | null = null;
-  const finish = (error: Error | null): void => {
-    if (settled) return;
-    settled = true;
-    failure = error;
-    Atomics.store(control, TRAIN_STOP, 1);
-    options.signal?.removeEventListener('abort', onAbort);
-    onSettled?.();
-  };
-  const onAbort = (): void => finish(new CancelledError(phase));
+  const end = new JobEnd(phase, options.signal, () => Atomics.store(control, TRAIN_STOP, 1));
   const reportAll = (): void => report(options, phase, progress.reduce((s, v) => s + v, 0), A);
   const trained = (a: number, thread: number, its: number, gradientNorm: number): void => {
     iterations[a] = its;
@@ -72,47 +62,36 @@ export async function runTrainPool(problem: NewtonProblem, weights: Float64Array
     attributesByThread[thread] = (attributesByThread[thread] as number) + 1;
     done++;
     reportAll();
-    if (done === A) finish(null);
+    if (done === A) end.finish(null);
   };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  if (options.signal?.aborted) onAbort();
-  const workers: Worker[] = [];
-  try {
-    const data: TrainWorkerData = {
-      ...problem,
-      backend: options.backend,
-      features: features.buffer as SharedArrayBuffer,
-      labels: labels.buffer as SharedArrayBuffer,
-      weights: shared.buffer as SharedArrayBuffer,
-      control: control.buffer as SharedArrayBuffer,
-    };
-    for (let w = 0; w < count && !settled; w++) {
-      const worker = startEngineWorker('trainWorker', data);
-      workers.push(worker);
-      worker.on('message', (message: FromTrainWorker) => {
-        if (settled) return;
-        if (message.type === 'progress') {
-          progress[message.a] = message.progress;
-          reportAll();
-        } else if (message.type === 'done') {
-          trained(message.a, w + 1, message.iterations, message.gradientNorm);
-        } else {
-          finish(new SsseError(message.code ?? 'RESOURCE', message.code ? message.message : `training worker failed: ${message.message}`));
-        }
-      });
-      worker.on('error', (e) => finish(new SsseError('RESOURCE', `training worker failed: ${e.message}`)));
-      // A worker that found no attribute left ends on its own (code 0), its messages delivered first.
-      worker.on('exit', (code) => {
-        if (!settled && code !== 0) finish(new SsseError('RESOURCE', `a training worker exited (code ${code}) before training finished; out of memory?`));
-      });
-    }
-    const own: NewtonProblem = { ...problem, features, labels };
-    while (mainThread && !settled) {
-      const a = Atomics.add(control, TRAIN_NEXT, 1);
-      if (a >= A) break;
-      try {
+  const job: TrainJobData = {
+    ...problem,
+    features: features.buffer as SharedArrayBuffer,
+    labels: labels.buffer as SharedArrayBuffer,
+    weights: shared.buffer as SharedArrayBuffer,
+    control: control.buffer as SharedArrayBuffer,
+  };
+  await runWorkerJob({
+    pool: options.pool,
+    backend: options.backend,
+    count,
+    end,
+    what: 'training worker',
+    task: 'training',
+    start: () => ({ type: 'train', job }),
+    onMessage: (w, message) => {
+      if (message.type === 'progress') {
+        progress[message.a] = message.progress;
+        reportAll();
+      } else if (message.type === 'trained') trained(message.a, w + 1, message.iterations, message.gradientNorm);
+    },
+    run: async () => {
+      const own: NewtonProblem = { ...problem, features, labels };
+      while (mainThread && !end.isSettled) {
+        const a = Atomics.add(control, TRAIN_NEXT, 1);
+        if (a >= A) break;
         const run = newtonAttribute(own, a, shared.subarray(a * d, (a + 1) * d));
-        for (let step = run.next(); !settled; step = run.next()) {
+        for (let step = run.next(); !end.isSettled; step = run.next()) {
           if (step.done) {
             trained(a, 0, step.value.iterations, step.value.gradientNorm);
             break;
@@ -122,16 +101,9 @@ export async function runTrainPool(problem: NewtonProblem, weights: Float64Array
           // The workers' messages, their errors and a cancellation are handled here.
           await yieldToEventLoop();
         }
-      } catch (e) {
-        finish(e instanceof Error ? e : new Error(String(e)));
       }
-    }
-    if (!settled) await new Promise<void>((resolve) => (onSettled = resolve));
-  } finally {
-    finish(failure ?? new CancelledError(phase)); // no-op when settled
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-  if (failure) throw failure;
+    },
+  });
   weights.set(shared);
   return { iterations, gradientNorms, attributesByThread };
 }

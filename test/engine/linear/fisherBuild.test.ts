@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { SsseError } from '../../../main/engine/errors.js';
 import { fisherInverse, fisherWeights } from '../../../main/engine/linear/fisher.js';
-import { FISHER_WORKER_YOUNG_GENERATION_MB, runFisherPool, startWorker } from '../../../main/engine/workers/fisherPool.js';
+import { runFisherPool } from '../../../main/engine/workers/fisherPool.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -270,31 +270,6 @@ describe('buildFisherInverse: in-process and on worker threads', () => {
     assert.equal(got.size, big);
     for (let a = 0; a < big; a++) assert.deepEqual(got.get(a), Array.from(kept.blocks[a] ?? []), `block ${a}`);
     assert.ok(slowest >= 20);
-  });
-
-  test("a Fisher worker runs with the pool's young-generation limit", async () => {
-    const worker = startWorker({
-      backend: 'wasm',
-      features: new SharedArrayBuffer(4 * 4),
-      weights: new SharedArrayBuffer(8),
-      store: new SharedArrayBuffer(4),
-      control: new SharedArrayBuffer(8),
-      slots: null,
-      n: 1,
-      d: 1,
-      A: 1,
-      N: 1,
-      damping: 1e-4,
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        worker.once('message', () => resolve());
-        worker.once('error', reject);
-      });
-      assert.equal(worker.resourceLimits?.maxYoungGenerationSizeMb, FISHER_WORKER_YOUNG_GENERATION_MB);
-    } finally {
-      await worker.terminate();
-    }
   });
 
   test('bad arguments are refused', async () => {
