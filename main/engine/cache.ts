@@ -48,14 +48,17 @@ type ZlibWithCrc = typeof zlib & { crc32?: (data: Uint8Array, value?: number) =>
 
 let crcTable: Int32Array | null = null;
 
-/** CRC-32 (IEEE, as zlib and gzip): zlib's native one where Node has it (≥ 20.15), else crc32Table. */
-export function crc32(bytes: Uint8Array): number {
+/**
+ * CRC-32 (IEEE, as zlib and gzip): zlib's native one where Node has it (≥ 20.15), else crc32Table.
+ * `previous` continues a CRC over bytes that came before (crc32(b, crc32(a)) = crc32(a ‖ b)).
+ */
+export function crc32(bytes: Uint8Array, previous = 0): number {
   const native = (zlib as ZlibWithCrc).crc32;
-  return native ? native(bytes) >>> 0 : crc32Table(bytes);
+  return native ? native(bytes, previous) >>> 0 : crc32Table(bytes, previous);
 }
 
 /** The same CRC-32 in JavaScript, byte by byte from a 256-entry table (for Node without zlib.crc32). */
-export function crc32Table(bytes: Uint8Array): number {
+export function crc32Table(bytes: Uint8Array, previous = 0): number {
   if (!crcTable) {
     crcTable = new Int32Array(256);
     for (let i = 0; i < 256; i++) {
@@ -64,9 +67,14 @@ export function crc32Table(bytes: Uint8Array): number {
       crcTable[i] = c;
     }
   }
-  let c = -1;
+  let c = previous ^ -1;
   for (let i = 0; i < bytes.length; i++) c = (crcTable[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
   return (c ^ -1) >>> 0;
+}
+
+function checkPieces(dtype: 'float32' | 'float64', pieceLength: number): void {
+  if (dtype !== 'float32') throw new Error('readArrayPieces: the entry is float64; pieces are read from float32 entries only');
+  if (!(Number.isInteger(pieceLength) && pieceLength >= 1)) throw new Error(`readArrayPieces: pieceLength must be a whole number ≥ 1 (got ${pieceLength})`);
 }
 
 /** A stored entry opened for positioned reads: its header now, each array when asked for. */
@@ -82,6 +90,15 @@ export interface EntryReader<M> {
    * the result is a view on it, valid until the next read into the same scratch.
    */
   readArray(i: number, scratch?: ArrayBuffer): Float32Array | Float64Array | null;
+  /**
+   * Array i of a float32 entry, streamed in pieces of `pieceLength` elements (the last may be
+   * shorter) through one small buffer: `visit` gets each piece and the index of its first element,
+   * in order, while the CRC-32 is carried along. True when the whole array matched its CRC-32;
+   * false when it is damaged, in which case what `visit` computed must be discarded. A consumer
+   * that works through the array once (a matrix–vector product) then reads it while it is still in
+   * cache and needs no array-sized buffer.
+   */
+  readArrayPieces(i: number, pieceLength: number, visit: (piece: Float32Array, first: number) => void): boolean;
   close(): void;
 }
 
@@ -184,6 +201,13 @@ export class ArtefactCache {
           lengths: header.lengths,
           bytesRead: size,
           readArray: (i) => arrays[i] ?? null,
+          readArrayPieces: (i, pieceLength, visit) => {
+            checkPieces(header.dtype, pieceLength);
+            const array = arrays[i];
+            if (!(array instanceof Float32Array)) return false;
+            for (let first = 0; first < array.length; first += pieceLength) visit(array.subarray(first, first + pieceLength), first);
+            return true;
+          },
           close: () => undefined,
         };
       }
@@ -219,6 +243,30 @@ export class ArtefactCache {
           bytesRead += bytes;
           if (crc32(target) !== crcs[i]) return null;
           return width === 4 ? new Float32Array(target.buffer, 0, len) : new Float64Array(target.buffer, 0, len);
+        },
+        readArrayPieces(i: number, pieceLength: number, visit: (piece: Float32Array, first: number) => void): boolean {
+          if (!open) throw new Error(`${file}: read after close`);
+          const len = header.lengths[i];
+          const at = offsets[i];
+          checkPieces(header.dtype, pieceLength);
+          if (len === undefined || at === undefined) return false;
+          const buffer = new Float32Array(Math.min(len, pieceLength));
+          const bytes = new Uint8Array(buffer.buffer);
+          let crc = 0;
+          for (let first = 0; first < len; first += pieceLength) {
+            const count = Math.min(pieceLength, len - first);
+            const want = count * 4;
+            let got = 0;
+            while (got < want) {
+              const r = fs.readSync(fd, bytes, got, want - got, at + first * 4 + got);
+              if (r === 0) return false;
+              got += r;
+            }
+            bytesRead += want;
+            crc = crc32(bytes.subarray(0, want), crc);
+            visit(buffer.subarray(0, count), first);
+          }
+          return crc === crcs[i];
         },
         close(): void {
           if (open) fs.closeSync(fd);

@@ -89,7 +89,59 @@ describe('ArtefactCache.open: positioned reads of single arrays', () => {
     reader.close();
   });
 
-  test('crc32 is the standard CRC-32 (check value of "123456789")', () => {
+  test('readArrayPieces streams a float32 array in pieces, in order, with its CRC-32 carried along; damage reads false', () => {
+    const cache = new ArtefactCache(tempDir());
+    const arrays = blocks(3, 1000);
+    const file = cache.write('fisher', 'p1', {}, arrays);
+    const reader = cache.open('fisher', 'p1');
+    assert.ok(reader);
+    try {
+      for (const pieceLength of [1000, 333, 7, 1, 4000]) {
+        const before: number = reader.bytesRead;
+        const got: number[] = [];
+        const firsts: number[] = [];
+        assert.equal(
+          reader.readArrayPieces(2, pieceLength, (piece, first) => {
+            assert.equal(first, got.length, 'pieces arrive in order');
+            assert.ok(piece.length >= 1 && piece.length <= pieceLength);
+            firsts.push(first);
+            got.push(...piece);
+          }),
+          true,
+          `pieces of ${pieceLength}`,
+        );
+        assert.deepEqual(got, Array.from(arrays[2] ?? []));
+        assert.equal(firsts.length, Math.ceil(1000 / pieceLength));
+        assert.equal(reader.bytesRead, before + 4000);
+      }
+      assert.throws(() => reader.readArrayPieces(0, 0, () => undefined), /pieceLength/);
+      assert.equal(reader.readArrayPieces(3, 10, () => undefined), false, 'no such array');
+    } finally {
+      reader.close();
+    }
+    // A byte flipped inside array 1 (the second of three 4000-byte arrays): its pieces read false, the others true.
+    const bytes = fs.readFileSync(file);
+    const at = bytes.length - 2 * 4000 + 2500;
+    bytes[at] = (bytes[at] as number) ^ 0x01;
+    fs.writeFileSync(file, bytes);
+    const damaged = cache.open('fisher', 'p1');
+    assert.ok(damaged);
+    assert.equal(damaged.readArrayPieces(1, 100, () => undefined), false);
+    assert.equal(damaged.readArrayPieces(0, 100, () => undefined), true);
+    damaged.close();
+    // Float64 entries are refused by name.
+    cache.write('theta-star', 'p2', {}, [Float64Array.from([1, 2])]);
+    const f64 = cache.open('theta-star', 'p2');
+    assert.throws(() => f64?.readArrayPieces(0, 1, () => undefined), /float64/);
+    f64?.close();
+  });
+
+  test('crc32 is the standard CRC-32 (check value of "123456789"), and continues over pieces', () => {
+    const whole = Buffer.from('123456789');
+    for (const f of [crc32, crc32Table]) {
+      assert.equal(f(whole, f(Buffer.alloc(0))), 0xcbf43926);
+      assert.equal(f(whole.subarray(4), f(whole.subarray(0, 4))), 0xcbf43926, `${f.name} continued`);
+    }
     assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
     assert.equal(crc32Table(Buffer.from('123456789')), 0xcbf43926);
     const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 37) & 255));

@@ -110,8 +110,18 @@ export function choleskyInverse(l: Float64Array, d: number): Float64Array {
  */
 export function matVec(m: ArrayLike<number>, d: number, x: ArrayLike<number>): Float64Array {
   const y = new Float64Array(d);
+  matVecRows(m, d, d, x, y, 0);
+  return y;
+}
+
+/**
+ * y[at + i] = row i of the rows×d matrix m times x, for i < rows: matVec for a band of rows (an
+ * erasure streams a block through it piece by piece). Each row's sum runs over k = 0…d−1 in order,
+ * four rows per pass each with its own sum, so every y[i] has the bits of the one-row loop.
+ */
+export function matVecRows(m: ArrayLike<number>, rows: number, d: number, x: ArrayLike<number>, y: Float64Array, at: number): void {
   let i = 0;
-  for (; i + 4 <= d; i += 4) {
+  for (; i + 4 <= rows; i += 4) {
     const r0 = i * d;
     const r1 = r0 + d;
     const r2 = r1 + d;
@@ -127,16 +137,15 @@ export function matVec(m: ArrayLike<number>, d: number, x: ArrayLike<number>): F
       s2 += (m[r2 + k] as number) * xk;
       s3 += (m[r3 + k] as number) * xk;
     }
-    y[i] = s0;
-    y[i + 1] = s1;
-    y[i + 2] = s2;
-    y[i + 3] = s3;
+    y[at + i] = s0;
+    y[at + i + 1] = s1;
+    y[at + i + 2] = s2;
+    y[at + i + 3] = s3;
   }
-  for (; i < d; i++) {
+  for (; i < rows; i++) {
     const ri = i * d;
     let s = 0;
     for (let k = 0; k < d; k++) s += (m[ri + k] as number) * (x[k] as number);
-    y[i] = s;
+    y[at + i] = s;
   }
-  return y;
 }

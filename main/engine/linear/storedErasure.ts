@@ -1,6 +1,6 @@
 import type { ArtefactCache } from '../cache.js';
 import { SsseError } from '../errors.js';
-import { matVec } from '../linalg/cholesky.js';
+import { matVecRows } from '../linalg/cholesky.js';
 import type { FisherInverse } from './fisher.js';
 import type { LinearModel } from './model.js';
 import { applyStep, removalGradient } from './ssseStep.js';
@@ -8,9 +8,10 @@ import { applyStep, removalGradient } from './ssseStep.js';
 /**
  * An erasure request against stored artefacts: θ* and F̂⁻¹ as ArtefactCache entries, S's rows
  * from the request. Nothing else of the training set is read, and of F̂⁻¹ only the blocks of the
- * attributes asked for, one at a time through a single block-sized buffer (positioned reads,
- * each checked against its own CRC-32): the latency is the removal gradient, the reads and one
- * matrix–vector product per block, and the memory one block.
+ * attributes asked for, one at a time, each streamed in bands of rows through one small buffer
+ * (positioned reads; each block checked against its own CRC-32, carried along the bands): the
+ * latency is the removal gradient, the reads and one matrix–vector product per block, and the
+ * memory a band of rows.
  */
 export interface StoredKeys {
   /** Cache key of the 'theta-star' entry (θ*, A×d attribute-major float64). */
@@ -24,6 +25,8 @@ export interface StoredErasureOptions {
   l2: number;
   /** Attributes to erase (default all); the others' direction is zero and their blocks are not read. */
   attributes?: number[];
+  /** Rows of a block per read (default pieceRows(d)); the result does not depend on it. */
+  pieceRows?: number;
 }
 
 export interface StoredErasure {
@@ -37,6 +40,14 @@ export interface StoredErasure {
   blocksRead: number[];
   /** Bytes read from the two entries (headers included). */
   bytesRead: number;
+}
+
+/**
+ * Rows of a block per read: about 256 kB, which stays in a core's L2 cache between the read, its
+ * CRC-32 and the product (a multiple of 4, matVecRows's rows per pass).
+ */
+export function pieceRows(d: number): number {
+  return Math.max(4, Math.floor(65536 / d / 4) * 4);
 }
 
 function damaged(cache: ArtefactCache, what: string): SsseError {
@@ -80,11 +91,13 @@ export function erasureFromStore(
     }
     const gradient = removalGradient(thetaStar, removedFeatures, removedLabels, options.l2);
     const direction = new Float64Array(d * A);
-    const scratch = new ArrayBuffer(d * d * 4);
+    const rows = options.pieceRows ?? pieceRows(d);
+    const v = new Float64Array(d);
     for (const a of attributes) {
-      const block = fisher.readArray(a, scratch);
-      if (!block) throw damaged(cache, `F̂⁻¹ block ${a}`);
-      const v = matVec(block, d, gradient.subarray(a * d, (a + 1) * d));
+      const g = gradient.subarray(a * d, (a + 1) * d);
+      // Each band of rows is multiplied while it is still in cache from its read and CRC.
+      const intact = fisher.readArrayPieces(a, rows * d, (piece, first) => matVecRows(piece, piece.length / d, d, g, v, first / d));
+      if (!intact) throw damaged(cache, `F̂⁻¹ block ${a}`);
       for (let j = 0; j < d; j++) direction[a * d + j] = (v[j] as number) / (N - k);
     }
     return { thetaStar, direction, n: N, k, blocksRead: attributes, bytesRead: fisher.bytesRead + starBytes };

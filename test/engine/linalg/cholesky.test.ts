@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { cholesky, choleskyInverse, choleskySolve, lowerInverseTransposed, matVec } from '../../../main/engine/linalg/cholesky.js';
+import { cholesky, choleskyInverse, choleskySolve, lowerInverseTransposed, matVec, matVecRows } from '../../../main/engine/linalg/cholesky.js';
 import { SsseError } from '../../../main/engine/errors.js';
 import {
   gaussJordanInverse,
@@ -202,5 +202,23 @@ describe('matVec', () => {
     }
     // And against a hand-worked product: [[2, 1], [1, 3]]·[1, −2] = [0, −5].
     assert.deepEqual(Array.from(matVec([2, 1, 1, 3], 2, [1, -2])), [0, -5]);
+  });
+
+  test('matVecRows: a band of rows at a time, written at its offset, gives matVec bit for bit', () => {
+    let seed = 11;
+    const next = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    for (const d of [5, 13, 64]) {
+      const m = Float32Array.from({ length: d * d }, () => next() * 100);
+      const x = Float64Array.from({ length: d }, () => next());
+      const expected = matVec(m, d, x);
+      for (const band of [1, 3, 4, 7, d]) {
+        const y = new Float64Array(d).fill(Number.NaN);
+        for (let r0 = 0; r0 < d; r0 += band) {
+          const rows = Math.min(band, d - r0);
+          matVecRows(m.subarray(r0 * d, (r0 + rows) * d), rows, d, x, y, r0);
+        }
+        assert.deepEqual(y, expected, `d = ${d}, bands of ${band}`);
+      }
+    }
   });
 });

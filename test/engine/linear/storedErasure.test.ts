@@ -10,7 +10,7 @@ import { SsseError } from '../../../main/engine/errors.js';
 import { fisherInverse, type FisherInverse } from '../../../main/engine/linear/fisher.js';
 import type { LinearModel } from '../../../main/engine/linear/model.js';
 import { applyStep, removalGradient, ssseDirection } from '../../../main/engine/linear/ssseStep.js';
-import { erasureFromStore, storedStep } from '../../../main/engine/linear/storedErasure.js';
+import { erasureFromStore, pieceRows, storedStep } from '../../../main/engine/linear/storedErasure.js';
 import { gaussian, randomFeatures, randomLabels } from '../../helpers/reference.js';
 
 before(async () => {
@@ -53,6 +53,11 @@ describe('erasureFromStore: an erasure from S and the stored θ*, F̂⁻¹ alone
     assert.deepEqual(stored.blocksRead, [0, 1, 2]);
     assert.deepEqual(storedStep(stored, 2.5), applyStep(thetaStar, stored.direction, 2.5));
     assert.deepEqual(stored.thetaStar.weights, thetaStar.weights);
+    // Read in bands of 3, 4 or all rows (the default here is all of a block): the same bits.
+    for (const rows of [3, 4, d]) {
+      assert.deepEqual(erasureFromStore(cache, keys, sFeatures, sLabels, { l2, pieceRows: rows }).direction, stored.direction, `bands of ${rows} rows`);
+    }
+    assert.equal(pieceRows(784), 80, 'about 256 kB of a 784-wide block');
   });
 
   test('reads only the blocks it is asked for; the other attributes keep θ*', () => {
