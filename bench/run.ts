@@ -595,10 +595,12 @@ function table(results: SettingResult[]): string {
     ['  bytes held per stored byte beyond 1 block: kept, streamed', (r) => ['fisher_build_memory_per_stored_byte_beyond_one_block_in_memory', 'fisher_build_memory_per_stored_byte_beyond_one_block_streamed'].map((key) => (r.ratios[key] === null || r.ratios[key] === undefined ? 'n/a' : (r.ratios[key] as number).toFixed(2))).join(', ')],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
-  const colWidth = 34;
+  const cells = rows.map(([label, f]) => [label, ...results.map((r) => f(r))] as const);
+  // Wide enough for the longest figure, with two spaces between columns.
+  const colWidth = Math.max(34, ...cells.flatMap(([, ...values]) => values.map((v) => v.length + 2)));
   const header = `${''.padEnd(width)}${results.map((r) => r.setting.name.padEnd(colWidth)).join('')}`;
   const lines = [header, '-'.repeat(header.length)];
-  for (const [label, f] of rows) lines.push(`${label.padEnd(width)}${results.map((r) => f(r).padEnd(colWidth)).join('')}`);
+  for (const [label, ...values] of cells) lines.push(`${label.padEnd(width)}${values.map((v) => v.padEnd(colWidth)).join('')}`);
   return lines.join('\n');
 }
 

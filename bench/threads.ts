@@ -205,9 +205,13 @@ async function main(): Promise<void> {
   const file = process.env['BENCH_OUT'] ?? path.join(process.cwd(), 'bench', 'threads.json');
   fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   process.stdout.write(`\nFisher build, ${n} × ${d}, ${A} blocks, wasm, ${cores} logical cores (${String(out.machine['cpu_model'])}):\n`);
-  process.stdout.write(`threads  wall (median)  speed-up  efficiency  busiest thread CPU\n`);
+  process.stdout.write(`threads  wall (median)  speed-up  efficiency  busiest thread CPU  kept workers: wall, speed-up\n`);
   for (const x of rows) {
-    process.stdout.write(`${String(x.threads).padStart(7)}  ${secs(x.wall_median_s).padStart(13)}  ${x.speedup_over_1_thread.toFixed(2).padStart(8)}  ${x.efficiency.toFixed(2).padStart(10)}  ${secs(x.busiest_thread_cpu_median_s).padStart(18)}\n`);
+    const kept =
+      'kept_workers_wall_median_s' in x && x.kept_workers_speedup_over_1_thread !== undefined ? `${secs(x.kept_workers_wall_median_s)}, ${x.kept_workers_speedup_over_1_thread.toFixed(2)}` : '';
+    process.stdout.write(
+      `${String(x.threads).padStart(7)}  ${secs(x.wall_median_s).padStart(13)}  ${x.speedup_over_1_thread.toFixed(2).padStart(8)}  ${x.efficiency.toFixed(2).padStart(10)}  ${secs(x.busiest_thread_cpu_median_s).padStart(18)}  ${kept.padStart(28)}\n`,
+    );
   }
   if (training) {
     process.stdout.write(`\nTraining θ* (Newton per attribute), ${training.rounds} round(s); the same bits at every thread count: ${training.identical_weights_at_every_thread_count ? 'yes' : 'NO'}\n`);
