@@ -19,6 +19,15 @@ after(() => {
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** XORs the byte `fromEnd` bytes before the end of the file with `mask`; returns the new contents. */
+function flipByte(file: string, fromEnd: number, mask: number): Buffer {
+  const bytes = fs.readFileSync(file);
+  const at = bytes.length - fromEnd;
+  bytes[at] = (bytes[at] as number) ^ mask;
+  fs.writeFileSync(file, bytes);
+  return bytes;
+}
+
 function blocks(count: number, len: number): Float32Array[] {
   return Array.from({ length: count }, (_, b) => Float32Array.from({ length: len }, (_, i) => b * 1000 + i * 0.5));
 }
@@ -57,11 +66,8 @@ describe('ArtefactCache.open: positioned reads of single arrays', () => {
     const cache = new ArtefactCache(tempDir());
     const arrays = blocks(3, 256);
     const file = cache.write('fisher', 'k2', {}, arrays);
-    const bytes = fs.readFileSync(file);
     // Flip one byte inside array 1 (the payload ends with arrays 0, 1, 2 of 1024 bytes each).
-    const at = bytes.length - 2 * 1024 + 100;
-    bytes[at] = (bytes[at] as number) ^ 0xff;
-    fs.writeFileSync(file, bytes);
+    const bytes = flipByte(file, 2 * 1024 - 100, 0xff);
     const reader = cache.open('fisher', 'k2');
     assert.ok(reader);
     assert.ok(reader.readArray(0));
@@ -120,10 +126,7 @@ describe('ArtefactCache.open: positioned reads of single arrays', () => {
       reader.close();
     }
     // A byte flipped inside array 1 (the second of three 4000-byte arrays): its pieces read false, the others true.
-    const bytes = fs.readFileSync(file);
-    const at = bytes.length - 2 * 4000 + 2500;
-    bytes[at] = (bytes[at] as number) ^ 0x01;
-    fs.writeFileSync(file, bytes);
+    flipByte(file, 2 * 4000 - 2500, 0x01);
     const damaged = cache.open('fisher', 'p1');
     assert.ok(damaged);
     assert.equal(damaged.readArrayPieces(1, 100, () => undefined), false);
