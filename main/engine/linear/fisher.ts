@@ -7,7 +7,8 @@ import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../
 import { Workspace } from '../linalg/workspace.js';
 import { collectGarbage } from '../memory.js';
 import { fastFisherBlock } from './fisherFast.js';
-import { logits, sigmoid, type LinearModel } from './model.js';
+import { fisherWeights } from './fisherWeights.js';
+import type { LinearModel } from './model.js';
 
 /**
  * Which curvature stands in for the Hessian.
@@ -44,24 +45,7 @@ export interface FisherInverse {
   blocks: Float32Array[];
 }
 
-/**
- * Per-sample Fisher weights, n×A row-major: F̂_a = λ_F·I + (1/N)·Σ_j w_ja·x_j·x_jᵀ.
- * The rank-1 row of sample j for block a is √w_ja·x_j (up to sign, which the outer product drops).
- */
-export function fisherWeights(
-  model: LinearModel,
-  features: Float32Array,
-  labels: Uint8Array,
-  curvature: Curvature,
-): Float64Array {
-  // The weights replace the logits in their own array (n×A float64; no second one alongside).
-  const out = logits(model, features);
-  for (let i = 0; i < out.length; i++) {
-    const p = sigmoid(out[i] as number);
-    out[i] = curvature === 'empirical' ? (p - (labels[i] as number)) ** 2 : p * (1 - p);
-  }
-  return out;
-}
+export { fisherWeights } from './fisherWeights.js';
 
 function column(weights: Float64Array, n: number, A: number, a: number): Float64Array {
   const out = new Float64Array(n);

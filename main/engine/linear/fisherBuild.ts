@@ -7,7 +7,7 @@ import { DEFAULT_GRAM_PLAN, type GramPlan } from '../linalg/gram.js';
 import { throwIfCancelled } from '../progress.js';
 import { runFisherPool, streamedSlots } from '../workers/fisherPool.js';
 import type { WorkerPool } from '../workers/pool.js';
-import { DEFAULT_FISHER_METHOD, fisherInverse, fisherWeights, type FisherInverse, type FisherOptions, type FisherSink } from './fisher.js';
+import { DEFAULT_FISHER_METHOD, fisherInverse, type FisherInverse, type FisherOptions, type FisherSink } from './fisher.js';
 import type { LinearModel } from './model.js';
 
 /**
@@ -80,7 +80,8 @@ export function planFisher(
   const storageBytes = blocks * d * d * 4;
   const streamed = options.streamed ?? false;
   const heldBytes = streamed ? streamedSlots(workers, true) * d * d * 4 : storageBytes;
-  const sharedDataBytes = workers > 0 && !options.featuresShared ? n * d * 4 + n * blocks * 8 : 0;
+  // The features, and what each block's weights come from: the n×A labels and θ (A×d float64).
+  const sharedDataBytes = workers > 0 && !options.featuresShared ? n * d * 4 + n * blocks + blocks * d * 8 : 0;
   const working = workingBytesPerBlock(d, n, options.gramPlan);
   const runtime = workers > 0 ? RUNTIME_BYTES_PER_WORKER : 0;
   return {
@@ -201,7 +202,7 @@ export async function buildFisherInverse(
   checkFisherFits(plan);
   throwIfCancelled(options, 'fisher');
   if (workers === 0) return fisherInverse(model, features, labels, n, { ...options, method, curvature });
-  const { store } = await runFisherPool(features, () => fisherWeights(model, features, labels, curvature), n, d, A, {
+  const { store } = await runFisherPool(features, { theta: model.weights, labels, curvature }, n, d, A, {
     backend: backend.name,
     workers,
     mainThread,

@@ -1,4 +1,5 @@
 import type { GramPlan } from '../linalg/gram.js';
+import type { Curvature } from '../linear/fisher.js';
 
 /**
  * A Fisher build's part of the contract between the pool (fisherPool.ts, main thread) and its
@@ -21,11 +22,11 @@ export interface FisherBlockSettings {
 export interface FisherJobData extends FisherBlockSettings {
   /** n×d float32 features. */
   features: SharedArrayBuffer;
-  /**
-   * n×A float64 per-sample weights w_ja (fisherWeights), or null when they follow in a 'weights'
-   * message (the pool computes them while the workers start).
-   */
-  weights: SharedArrayBuffer | null;
+  /** θ, A×d float64 (each block computes its attribute's per-sample weights from it). */
+  theta: SharedArrayBuffer;
+  /** n×A 0/1 labels. */
+  labels: SharedArrayBuffer;
+  curvature: Curvature;
   /** slots×d×d float32: the worker writes each block it computes into a slot (see `slots`). */
   store: SharedArrayBuffer;
   /** Int32 [CONTROL_NEXT, CONTROL_STOP]: the next block to claim; non-zero when the build ends early. */

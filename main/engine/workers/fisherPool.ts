@@ -1,8 +1,8 @@
 import type { BackendName } from '../backend.js';
 import type { GramPlan } from '../linalg/gram.js';
+import type { Curvature } from '../linear/fisher.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
 import { Workspace } from '../linalg/workspace.js';
-import type { ToPoolWorker } from './poolMessages.js';
 import { computeFisherBlock, type FisherBlockJob } from './fisherBlockTask.js';
 import { CONTROL_NEXT, CONTROL_STOP, SLOT_FREE } from './fisherMessages.js';
 import { JobEnd, runWorkerJob, type WorkerPool } from './pool.js';
@@ -70,13 +70,18 @@ export function streamedSlots(workers: number, mainThread: boolean): number {
   return 2 * workers + (mainThread ? 1 : 0);
 }
 
+/** What a build's per-sample weights come from: each block computes its own column (fisherWeightColumn). */
+export interface WeightSource {
+  /** θ, A×d float64, attribute-major. */
+  theta: Float64Array;
+  /** n×A 0/1 labels. */
+  labels: Uint8Array;
+  curvature: Curvature;
+}
+
 export async function runFisherPool(
   features: Float32Array,
-  /**
-   * n×A per-sample weights, or a function computing them: it is then called once the workers are
-   * starting, so that computing the weights here and starting tfjs there overlap.
-   */
-  weights: Float64Array | (() => Float64Array),
+  source: WeightSource,
   n: number,
   d: number,
   A: number,
@@ -91,9 +96,13 @@ export async function runFisherPool(
   const control = new Int32Array(new SharedArrayBuffer(2 * 4));
   const slotState = sink ? new Int32Array(new SharedArrayBuffer(2 * count * 4)) : null;
   const sharedFeatures = sharedCopy(features);
+  const theta = sharedCopy(source.theta);
+  const labels = sharedCopy(source.labels);
   const base = {
     features: sharedFeatures.buffer as SharedArrayBuffer,
-    weights: typeof weights === 'function' ? null : (sharedCopy(weights).buffer as SharedArrayBuffer),
+    theta: theta.buffer as SharedArrayBuffer,
+    labels: labels.buffer as SharedArrayBuffer,
+    curvature: source.curvature,
     store: store.buffer as SharedArrayBuffer,
     control: control.buffer as SharedArrayBuffer,
     n,
@@ -148,17 +157,9 @@ export async function runFisherPool(
       blocksByThread[w + 1] = (blocksByThread[w + 1] as number) + 1;
       finished(message.a, sink ? message.slot : null, store.subarray(message.slot * d * d, (message.slot + 1) * d * d));
     },
-    run: async (workers) => {
-      let resolvedWeights: Float64Array | null = typeof weights === 'function' ? null : weights;
-      if (typeof weights === 'function') {
-        // The workers start (or wait, already started) meanwhile; they begin claiming blocks when
-        // the weights reach them.
-        const computed = sharedCopy(weights());
-        resolvedWeights = computed;
-        for (const worker of workers) worker.postMessage({ type: 'weights', weights: computed.buffer as SharedArrayBuffer } satisfies ToPoolWorker);
-      }
-      if (!mainThread || !resolvedWeights) return;
-      const job: FisherBlockJob = { ...base, features: sharedFeatures, weights: resolvedWeights };
+    run: async () => {
+      if (!mainThread) return;
+      const job: FisherBlockJob = { ...base, features: sharedFeatures, theta, labels };
       const column = new Float64Array(n);
       const workspace = new Workspace();
       const own = sink ? new Float32Array(d * d) : null;

@@ -15,11 +15,7 @@ export interface PoolWorkerData {
   backend: BackendName;
 }
 
-export type ToPoolWorker =
-  | { type: 'fisher'; job: FisherJobData }
-  /** The Fisher job's weights, when its data had none (the pool computes them while the job starts). */
-  | { type: 'weights'; weights: SharedArrayBuffer }
-  | { type: 'train'; job: TrainJobData };
+export type ToPoolWorker = { type: 'fisher'; job: FisherJobData } | { type: 'train'; job: TrainJobData };
 
 /** A job's failure, with the engine's error code when it was an SsseError. */
 export type JobError = { type: 'error'; code: SsseErrorCode | null; message: string };

@@ -26,12 +26,12 @@ function fail(e: unknown): void {
 }
 
 /** Claims blocks of F̂⁻¹ until none is left, writing each into its slot of the shared store. */
-function fisherJob(data: FisherJobData, weights: Float64Array): void {
+function fisherJob(data: FisherJobData): void {
   const { n, d, A } = data;
   const control = new Int32Array(data.control);
   const store = new Float32Array(data.store);
   const state = data.slots ? new Int32Array(data.slots.state) : null;
-  const job: FisherBlockJob = { ...data, features: new Float32Array(data.features), weights };
+  const job: FisherBlockJob = { ...data, features: new Float32Array(data.features), theta: new Float64Array(data.theta), labels: new Uint8Array(data.labels) };
   const column = new Float64Array(n);
   const workspace = new Workspace();
   let turn = 0;
@@ -77,9 +77,6 @@ function trainJob(data: TrainJobData): void {
   }
 }
 
-/** A Fisher job whose weights are still to come. */
-let waiting: FisherJobData | null = null;
-
 function runJob(run: () => void): void {
   try {
     run();
@@ -90,17 +87,8 @@ function runJob(run: () => void): void {
 }
 
 function handle(message: ToPoolWorker): void {
-  if (message.type === 'train') {
-    runJob(() => trainJob(message.job));
-  } else if (message.type === 'fisher') {
-    const { job } = message;
-    if (job.weights) runJob(() => fisherJob(job, new Float64Array(job.weights as SharedArrayBuffer)));
-    else waiting = job;
-  } else if (waiting) {
-    const job = waiting;
-    waiting = null;
-    runJob(() => fisherJob(job, new Float64Array(message.weights)));
-  }
+  if (message.type === 'train') runJob(() => trainJob(message.job));
+  else runJob(() => fisherJob(message.job));
 }
 
 async function main(): Promise<void> {

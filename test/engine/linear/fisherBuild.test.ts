@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { SsseError } from '../../../main/engine/errors.js';
 import { fisherInverse, fisherWeights } from '../../../main/engine/linear/fisher.js';
+import { fisherWeightColumn } from '../../../main/engine/linear/fisherWeights.js';
 import { runFisherPool } from '../../../main/engine/workers/fisherPool.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,7 +31,7 @@ describe('the Fisher storage plan', () => {
   test('states blocks × B² × 4 bytes exactly, and the working memory on top', () => {
     const plan = planFisher(6000, 784, 10, 2, { availableBytes: 1e12 });
     assert.equal(plan.storageBytes, 10 * 784 * 784 * 4);
-    assert.equal(plan.sharedDataBytes, 6000 * 784 * 4 + 6000 * 10 * 8);
+    assert.equal(plan.sharedDataBytes, 6000 * 784 * 4 + 6000 * 10 + 10 * 784 * 8);
     assert.ok(plan.totalBytes > plan.storageBytes + plan.sharedDataBytes);
     assert.match(describeFisherPlan(plan), /^F̂⁻¹: 10 blocks × 784² × 4 B = 24\.6 MB stored; about [\d.]+ MB while it is built \(the main thread and 2 workers\)$/);
     // Three threads compute: working memory for each, a runtime for each worker.
@@ -217,34 +218,38 @@ describe('buildFisherInverse: in-process and on worker threads', () => {
     assert.deepEqual(fs.readdirSync(dir).sort(), ['fisher-k0.bin', 'fisher-k2.bin', 'fisher-nb.bin'], 'no entry and no temporary file from the failed builds');
   });
 
-  test('the pool takes the weights computed up front or while its workers start, with the same result; a failure there ends it', async () => {
-    const weights = fisherWeights(model, features, labels, 'empirical');
-    const given = await runFisherPool(features, weights, n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4 });
-    let calls = 0;
-    const later = await runFisherPool(features, () => (calls++, weights), n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4 });
-    assert.equal(calls, 1);
-    assert.deepEqual(later.store, given.store);
-    await assert.rejects(
-      runFisherPool(features, () => { throw new SsseError('NUMERIC', 'weights failed'); }, n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4 }),
-      (e: unknown) => e instanceof SsseError && /weights failed/.test(e.message),
-    );
+  test('every thread computes its own blocks’ weights: each column is fisherWeights’ column bit for bit, for both curvatures', () => {
+    for (const curvature of ['empirical', 'expected'] as const) {
+      const all = fisherWeights(model, features, labels, curvature);
+      for (let a = 0; a < A; a++) {
+        const column = fisherWeightColumn(model, features, labels, curvature, a, new Float64Array(n));
+        assert.deepEqual(column, Float64Array.from({ length: n }, (_, i) => all[i * A + a] as number), `${curvature}, attribute ${a}`);
+      }
+    }
+    assert.throws(() => fisherWeightColumn(model, features, labels, 'empirical', A, new Float64Array(n)), /attribute 4/);
+    assert.throws(() => fisherWeightColumn(model, features, labels, 'empirical', 0, new Float64Array(n - 1)), /out/);
   });
 
   test('this thread computes blocks beside the workers, or only waits when told; every block once, bit for bit the same', async () => {
-    const weights = fisherWeights(model, features, labels, 'empirical');
+    const source = { theta: model.weights, labels, curvature: 'empirical' as const };
     const kept = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: 0 });
     const expected = Array.from({ length: A }, (_, a) => Array.from(kept.blocks[a] ?? []));
     const blocksOf = (store: Float32Array) => Array.from({ length: A }, (_, a) => Array.from(store.subarray(a * d * d, (a + 1) * d * d)));
-    const both = await runFisherPool(features, weights, n, d, A, { backend: 'wasm', workers: 1, N: n, damping: 1e-4 });
+    const both = await runFisherPool(features, source, n, d, A, { backend: 'wasm', workers: 1, N: n, damping: 1e-4 });
     assert.deepEqual(blocksOf(both.store), expected);
     assert.equal(both.blocksByThread.length, 2);
     assert.equal(both.blocksByThread.reduce((x, y) => x + y, 0), A);
     // The worker is still starting tfjs when this thread claims its first block.
     assert.ok((both.blocksByThread[0] ?? 0) >= 1, `this thread computed ${both.blocksByThread[0]} blocks`);
-    const waiting = await runFisherPool(features, weights, n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4, mainThread: false });
+    const waiting = await runFisherPool(features, source, n, d, A, { backend: 'wasm', workers: 2, N: n, damping: 1e-4, mainThread: false });
     assert.deepEqual(blocksOf(waiting.store), expected);
     assert.equal(waiting.blocksByThread[0], 0);
     assert.equal(waiting.blocksByThread.reduce((x, y) => x + y, 0), A);
+    // The expected (model) Fisher too: the workers' weights are the calling thread's.
+    const expectedAlone = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: 0, curvature: 'expected' });
+    const expectedPooled = await buildFisherInverse(model, features, labels, n, { damping: 1e-4, workers: 2, curvature: 'expected' });
+    assert.deepEqual(expectedPooled.blocks, expectedAlone.blocks);
+    assert.notDeepEqual(expectedAlone.blocks, kept.blocks);
   });
 
   test('a streamed build whose sink is slow: each worker waits for its slot to be taken, and every block arrives once and intact', async () => {
