@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { sha256Bytes, sha256OfFileRange, writeFullyAt } from './hash.js';
+import { readFullyAt, sha256Bytes, sha256OfFileRange, writeFullyAt } from './hash.js';
 
 /**
  * A content-addressed store for expensive, reusable work: trained θ* and Fisher inverses.
@@ -234,12 +234,7 @@ export class ArtefactCache {
           if (len === undefined || at === undefined) return null;
           const bytes = len * width;
           const target = scratch && scratch.byteLength >= bytes ? new Uint8Array(scratch, 0, bytes) : new Uint8Array(bytes);
-          let got = 0;
-          while (got < bytes) {
-            const r = fs.readSync(fd, target, got, bytes - got, at + got);
-            if (r === 0) return null;
-            got += r;
-          }
+          if (!readFullyAt(fd, target, at)) return null;
           bytesRead += bytes;
           if (crc32(target) !== crcs[i]) return null;
           return width === 4 ? new Float32Array(target.buffer, 0, len) : new Float64Array(target.buffer, 0, len);
@@ -255,15 +250,10 @@ export class ArtefactCache {
           let crc = 0;
           for (let first = 0; first < len; first += pieceLength) {
             const count = Math.min(pieceLength, len - first);
-            const want = count * 4;
-            let got = 0;
-            while (got < want) {
-              const r = fs.readSync(fd, bytes, got, want - got, at + first * 4 + got);
-              if (r === 0) return false;
-              got += r;
-            }
-            bytesRead += want;
-            crc = crc32(bytes.subarray(0, want), crc);
+            const piece = bytes.subarray(0, count * 4);
+            if (!readFullyAt(fd, piece, at + first * 4)) return false;
+            bytesRead += piece.length;
+            crc = crc32(piece, crc);
             visit(buffer.subarray(0, count), first);
           }
           return crc === crcs[i];

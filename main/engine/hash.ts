@@ -37,6 +37,16 @@ export function sha256OfFileRange(fd: number, start: number, end: number, what: 
   return hash.digest('hex');
 }
 
+/** Fills `bytes` from `position` of an open file (fs.readSync may read less per call); false when the file ends first. */
+export function readFullyAt(fd: number, bytes: Uint8Array, position: number): boolean {
+  for (let got = 0; got < bytes.length; ) {
+    const r = fs.readSync(fd, bytes, got, bytes.length - got, position + got);
+    if (r === 0) return false;
+    got += r;
+  }
+  return true;
+}
+
 /** Writes all of `bytes` at `position` of an open file (fs.writeSync may write less per call). */
 export function writeFullyAt(fd: number, bytes: Uint8Array, position: number): void {
   let written = 0;
