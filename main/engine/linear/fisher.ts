@@ -7,7 +7,7 @@ import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../
 import { Workspace } from '../linalg/workspace.js';
 import { collectGarbage } from '../memory.js';
 import { fastFisherBlock } from './fisherFast.js';
-import { fisherWeights } from './fisherWeights.js';
+import { fisherWeightColumn } from './fisherWeights.js';
 import type { LinearModel } from './model.js';
 
 /**
@@ -46,12 +46,6 @@ export interface FisherInverse {
 }
 
 export { fisherWeights } from './fisherWeights.js';
-
-function column(weights: Float64Array, n: number, A: number, a: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = weights[i * A + a] as number;
-  return out;
-}
 
 /**
  * Equation (3) of SSSE.md, literally: from F̂₀⁻¹ = I/λ_F, one Sherman–Morrison update per row,
@@ -158,7 +152,6 @@ export async function fisherInverse(
   if (labels.length !== n * A) {
     throw new SsseError('BAD_ARGUMENT', `fisherInverse: labels has ${labels.length} values, expected ${n}×${A}`);
   }
-  const weights = fisherWeights(model, features, labels, curvature);
   const blocks: Float32Array[] = [];
   const x = method === 'cholesky' ? tf.tensor2d(features, [n, d]) : null;
   const workspace = method === 'blocked' ? new Workspace() : undefined;
@@ -168,7 +161,8 @@ export async function fisherInverse(
     for (let a = 0; a < A; a++) {
       throwIfCancelled(options, 'fisher');
       report(options, 'fisher', a, A);
-      const w = column(weights, n, A, a);
+      // Attribute a's per-sample weights (column a of fisherWeights), as each thread of a parallel build computes them.
+      const w = fisherWeightColumn(model, features, labels, curvature, a, new Float64Array(n));
       const inv =
         method === 'blocked'
           ? fastFisherBlock(features, n, d, w, n, options.damping, { workspace, ...(reused ? { out: reused } : {}) })
