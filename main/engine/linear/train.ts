@@ -41,7 +41,8 @@ export interface TrainOptions extends RunControl {
 
 /**
  * Below this many multiply-adds in one Newton iteration's Hessian (n·d²), a worker's start
- * (about 0.2 s: a thread, its modules, its backend) costs more than the attributes it would train.
+ * (a thread, its modules and backend, about 65 ms here, then its first iterations while its code
+ * warms up: about 0.2 s until it computes at full speed) costs more than the attributes it would train.
  * At 5e8 (e.g. 800 rows of 784 features) an attribute's Newton iterations take about 0.2–0.4 s
  * on the wasm backend.
  */

@@ -6,8 +6,9 @@ import { startEngineWorker } from './start.js';
 
 /**
  * Engine worker threads kept between jobs (poolMessages.ts). A command that trains θ*, builds
- * F̂⁻¹ and retrains hands one pool to each phase, so its threads start (tfjs and its backend, about
- * 0.2 s each on the reference machine) once rather than once per phase. Idle workers are unref'd:
+ * F̂⁻¹ and retrains hands one pool to each phase, so its threads start (tfjs and its backend: ready
+ * in about 65 ms on the reference machine, and slower on their first job while its code warms up)
+ * once rather than once per phase. Idle workers are unref'd:
  * a pool that is never closed does not keep the process alive. A worker whose job failed or was
  * cancelled is terminated, not kept.
  */

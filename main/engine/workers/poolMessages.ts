@@ -9,7 +9,8 @@ import type { FromTrainJob, TrainJobData } from './trainMessages.js';
  * job at a time for as long as the pool keeps it: a Fisher build's blocks or a training's
  * attributes, answering that job's messages and then 'idle' when it has stopped claiming work.
  * So the phases of one command (training θ*, building F̂⁻¹, retraining) share threads instead of
- * each starting its own (about 0.2 s a thread on the reference machine).
+ * each starting its own (a thread is ready in about 65 ms on the reference machine, and slower
+ * on its first job while its code warms up).
  */
 export interface PoolWorkerData {
   backend: BackendName;
