@@ -96,7 +96,8 @@ export interface EntryReader<M> {
    * in order, while the CRC-32 is carried along. True when the whole array matched its CRC-32;
    * false when it is damaged, in which case what `visit` computed must be discarded. A consumer
    * that works through the array once (a matrix–vector product) then reads it while it is still in
-   * cache and needs no array-sized buffer.
+   * cache and needs no array-sized buffer. A piece is a view on the reader's buffer, valid until
+   * `visit` returns.
    */
   readArrayPieces(i: number, pieceLength: number, visit: (piece: Float32Array, first: number) => void): boolean;
   close(): void;
@@ -218,6 +219,7 @@ export class ArtefactCache {
         offset += len * width;
       }
       let bytesRead = 4 + headerLength;
+      let pieceBuffer: Float32Array | null = null;
       let open = true;
       keep = true;
       return {
@@ -245,7 +247,10 @@ export class ArtefactCache {
           const at = offsets[i];
           checkPieces(header.dtype, pieceLength);
           if (len === undefined || at === undefined) return false;
-          const buffer = new Float32Array(Math.min(len, pieceLength));
+          // One buffer per reader, reused from array to array: a fresh one per array cost its
+          // page faults and zeroing on every block of an erasure.
+          if (!pieceBuffer || pieceBuffer.length < Math.min(len, pieceLength)) pieceBuffer = new Float32Array(Math.min(len, pieceLength));
+          const buffer = pieceBuffer;
           const bytes = new Uint8Array(buffer.buffer);
           let crc = 0;
           for (let first = 0; first < len; first += pieceLength) {

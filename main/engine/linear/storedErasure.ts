@@ -44,10 +44,10 @@ export interface StoredErasure {
 
 /**
  * Rows of a block per read: about 256 kB, which stays in a core's L2 cache between the read, its
- * CRC-32 and the product (a multiple of 4, matVecRows's rows per pass).
+ * CRC-32 and the product (a multiple of 8, the rows of one pass of matVecRows on float32 storage).
  */
 export function pieceRows(d: number): number {
-  return Math.max(4, Math.floor(65536 / d / 4) * 4);
+  return Math.max(8, Math.floor(65536 / d / 8) * 8);
 }
 
 function damaged(cache: ArtefactCache, what: string): SsseError {

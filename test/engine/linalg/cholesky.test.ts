@@ -189,16 +189,20 @@ describe('cholesky (float64) against independent references', () => {
 });
 
 describe('matVec', () => {
-  test('four rows per pass give the plain loop bit for bit, for every d mod 4, float32 and float64 storage', () => {
+  test('several rows per pass give the plain loop bit for bit, for every d mod 8, float32 and float64 storage and x', () => {
     let seed = 7;
     const next = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-    for (const d of [1, 2, 3, 4, 5, 7, 8, 13, 64, 101]) {
+    for (const d of [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 15, 16, 17, 64, 101]) {
       const m64 = Float64Array.from({ length: d * d }, () => next() * 1e3);
       const m32 = Float32Array.from(m64);
       const x = Float64Array.from({ length: d }, () => next() / 7);
       // matVecRef: the plain loop, one row at a time, summed in order j = 0…d−1.
       assert.deepEqual(matVec(m64, d, x), matVecRef(m64, d, d, x), `float64, d = ${d}`);
+      // float32 storage with a float64 x (an erasure's blocks) has a loop of its own; float32 x and plain arrays take the shared one.
       assert.deepEqual(matVec(m32, d, x), matVecRef(m32, d, d, x), `float32, d = ${d}`);
+      const x32 = Float32Array.from(x);
+      assert.deepEqual(matVec(m32, d, x32), matVecRef(m32, d, d, x32), `float32 with a float32 x, d = ${d}`);
+      assert.deepEqual(matVec(Array.from(m32), d, Array.from(x)), matVecRef(m32, d, d, x), `plain arrays, d = ${d}`);
     }
     // And against a hand-worked product: [[2, 1], [1, 3]]·[1, −2] = [0, −5].
     assert.deepEqual(Array.from(matVec([2, 1, 1, 3], 2, [1, -2])), [0, -5]);
@@ -211,7 +215,7 @@ describe('matVec', () => {
       const m = Float32Array.from({ length: d * d }, () => next() * 100);
       const x = Float64Array.from({ length: d }, () => next());
       const expected = matVec(m, d, x);
-      for (const band of [1, 3, 4, 7, d]) {
+      for (const band of [1, 3, 4, 7, 8, 9, 16, d]) {
         const y = new Float64Array(d).fill(Number.NaN);
         for (let r0 = 0; r0 < d; r0 += band) {
           const rows = Math.min(band, d - r0);
