@@ -2,7 +2,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { withStore, type Store, type StoreMode } from '../../db/connection.js';
 import { initBackend, parseBackendChoice } from '../engine/backend.js';
-import type { RunControl } from '../engine/progress.js';
+import type { PhaseControl } from '../engine/progress.js';
+import { WorkerPool } from '../engine/workers/pool.js';
 import { SigintCancel, usageError, type CliIo } from './options.js';
 import { ProgressBars } from './progressBar.js';
 
@@ -41,17 +42,21 @@ export function withCliStore<T>(values: { db?: string; actor?: string }, mode: S
 
 /**
  * Runs long work with progress bars on stderr and Ctrl-C cancelling it (a second Ctrl-C stops
- * at once), the way `ssse erase` does.
+ * at once), the way `ssse erase` does, with one set of worker threads for the command's phases
+ * (training, certifying, retraining), closed when it ends.
  */
-export async function withProgress<T>(io: CliIo, backendChoice: string | undefined, fn: (control: RunControl) => Promise<T>): Promise<T> {
+export async function withProgress<T>(io: CliIo, backendChoice: string | undefined, fn: (control: PhaseControl) => Promise<T>): Promise<T> {
   const cancel = new SigintCancel(io);
   cancel.listen();
   const bars = new ProgressBars(io.err);
+  let pool: WorkerPool | null = null;
   try {
     const backend = await initBackend(parseBackendChoice(backendChoice ?? 'auto'));
     io.err.write(`ssse: backend ${backend.name} (${backend.provider})\n`);
-    return await fn({ signal: cancel.signal, onProgress: bars.listener });
+    pool = new WorkerPool(backend.name);
+    return await fn({ signal: cancel.signal, onProgress: bars.listener, pool });
   } finally {
+    await pool?.close();
     bars.finish();
     cancel.release();
   }

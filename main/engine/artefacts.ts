@@ -8,11 +8,7 @@ import { fisherInverse, type Curvature, type FisherInverse, type FisherMethod } 
 import { buildFisherIntoCache } from './linear/fisherBuild.js';
 import type { LinearModel } from './linear/model.js';
 import { trainLinear } from './linear/train.js';
-import { report, type RunControl } from './progress.js';
-import type { WorkerPool } from './workers/pool.js';
-
-/** Cancellation and progress, and the worker threads a command shares between its phases. */
-export type PhaseControl = RunControl & { pool?: WorkerPool };
+import { report, type PhaseControl } from './progress.js';
 
 /**
  * The stored artefacts of a model, θ* and F̂⁻¹, under the same cache keys as eraseLinear (a test

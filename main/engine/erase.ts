@@ -15,13 +15,14 @@ import { StepMembership } from './linear/stepMembership.js';
 import { l2Distance } from './metrics/distance.js';
 import { chooseEpsilon, defaultEpsilonGrid, StepEvaluator, type EvalSplit, type SplitAccuracy, type SweepRow } from './linear/sweep.js';
 import { trainLinear } from './linear/train.js';
-import { report, throwIfCancelled, type RunControl } from './progress.js';
+import { report, throwIfCancelled, type PhaseControl } from './progress.js';
 import { WorkerPool } from './workers/pool.js';
 
 /** Bumped whenever a change alters what a cached artefact would contain. */
 export const ENGINE_VERSION = '0.1.0';
 
-export interface EraseConfig extends RunControl {
+/** `pool`: the command's worker threads (default: a pool of this erasure's own, closed at its end). */
+export interface EraseConfig extends PhaseControl {
   l2: number;
   /** λ_F; defaults to l2 at the command line, as in the paper. */
   damping: number;
@@ -252,12 +253,12 @@ export async function eraseLinear(dataset: Dataset, removed: number[], config: E
   }
   const backend = currentBackend();
   if (!backend) throw new SsseError('RESOURCE', 'eraseLinear: call initBackend() first');
-  // One set of worker threads for training θ*, building F̂⁻¹ and retraining: started once.
-  const pool = new WorkerPool(backend.name);
+  // One set of worker threads for training θ*, building F̂⁻¹ and retraining: started once (or the command's).
+  const pool = config.pool ?? new WorkerPool(backend.name);
   try {
     return await erasePipeline(dataset, removed, config, backend, pool);
   } finally {
-    await pool.close();
+    if (!config.pool) await pool.close();
   }
 }
 

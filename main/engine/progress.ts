@@ -1,4 +1,5 @@
 import { CancelledError } from './errors.js';
+import type { WorkerPool } from './workers/pool.js';
 
 /** One progress report: `done` of `total` units of the named phase. */
 export interface ProgressEvent {
@@ -13,6 +14,14 @@ export type ProgressListener = (event: ProgressEvent) => void;
 export interface RunControl {
   onProgress?: ProgressListener;
   signal?: AbortSignal;
+}
+
+/**
+ * RunControl and the worker threads a command shares between its phases (workers/pool.ts):
+ * training θ*, building F̂⁻¹ and retraining take their threads from `pool` when one is given.
+ */
+export interface PhaseControl extends RunControl {
+  pool?: WorkerPool;
 }
 
 /** Throws CancelledError when the caller has aborted. Call it between units of work. */

@@ -24,13 +24,13 @@ import { randomRemoval } from '../engine/data/removal.js';
 import { DataError, SsseError } from '../engine/errors.js';
 import { DEFAULT_CONFIG, eraseLinear } from '../engine/erase.js';
 import { type Curvature, type FisherInverse, type FisherMethod } from '../engine/linear/fisher.js';
-import { buildFisherInverse } from '../engine/linear/fisherBuild.js';
-import type { RunControl } from '../engine/progress.js';
+import { buildFisherInverse, defaultWorkers } from '../engine/linear/fisherBuild.js';
+import type { PhaseControl } from '../engine/progress.js';
 import { datasetOf, erasedRows, loadRegisteredDataset, versionDataset } from './datasets.js';
 import { loadParameters, modelLabel } from './models.js';
 import { beginOperation, endOperation, now, recoverInterrupted, writeArtefactStreamed } from './operations.js';
 
-export interface CertifySettings extends RunControl {
+export interface CertifySettings extends PhaseControl {
   curvature: Curvature;
   /** λ_F; null: the model's L2 weight, as in the paper. */
   damping: number | null;
@@ -52,6 +52,8 @@ export async function certifyModel(store: Store, model: ModelRow, settings: Cert
   recoverInterrupted(store);
   const backend = currentBackend();
   if (!backend) throw new SsseError('RESOURCE', 'call initBackend() first');
+  // The build's worker threads start their backends while θ and the training set are read and checked.
+  if (settings.method === 'blocked') settings.pool?.prestart(defaultWorkers(backend.name, model.attributes));
   const theta = loadParameters(store, model);
   const { dataset } = versionData(store, model);
   const operationId = transaction(store.db, () => beginOperation(store, 'certification', null));
@@ -77,6 +79,7 @@ export async function certifyModel(store: Store, model: ModelRow, settings: Cert
           sink: (a, block) => write(encodeData('float32', block), header.length + a * d * d * 4),
           ...(settings.signal ? { signal: settings.signal } : {}),
           ...(settings.onProgress ? { onProgress: settings.onProgress } : {}),
+          ...(settings.pool ? { pool: settings.pool } : {}),
         });
         terms = built.N;
         seconds = Math.round(performance.now() - t0) / 1000;
@@ -140,7 +143,7 @@ export function loadFisher(store: Store, model: ModelRow, certification: Certifi
   return { d, A, damping: certification.damping, N: certification.terms, curvature: certification.curvature, method: certification.method as FisherMethod, blocks };
 }
 
-export interface CalibrateSettings extends RunControl {
+export interface CalibrateSettings extends PhaseControl {
   /** Fraction of the training set erased in the simulation (default 0.02, the demo's). */
   fraction: number;
   seed: number;
@@ -175,6 +178,7 @@ export async function calibrate(store: Store, model: ModelRow, certification: Ce
     provided: { thetaStar: theta, fisher },
     ...(settings.signal ? { signal: settings.signal } : {}),
     ...(settings.onProgress ? { onProgress: settings.onProgress } : {}),
+    ...(settings.pool ? { pool: settings.pool } : {}),
   });
   const s = outcome.summary;
   return transaction(store.db, () => {

@@ -43,7 +43,7 @@ import { isSsseError, SsseError } from '../engine/errors.js';
 import { DEFAULT_CONFIG, eraseLinear, type EraseOutcome } from '../engine/erase.js';
 import { sha256Bytes } from '../engine/hash.js';
 import type { Curvature, FisherMethod } from '../engine/linear/fisher.js';
-import type { ProgressEvent, RunControl } from '../engine/progress.js';
+import type { ProgressEvent, PhaseControl } from '../engine/progress.js';
 import { loadFisher, versionData } from './certify.js';
 import { addOneMonth } from './dates.js';
 import { datasetOf, erasedRows, loadRegisteredDataset } from './datasets.js';
@@ -348,7 +348,7 @@ function epsilonSource(settings: ResolvedSettings, outcome: EraseOutcome): strin
  * Runs a planned request: a new one (`planned` given: its samples and resolved settings are
  * recorded as it starts computing) or a resumed one (everything read back from the store).
  */
-async function compute(store: Store, requestId: number, from: 'received' | 'failed', control: RunControl, planned: Plan | null): Promise<ErasureResult> {
+async function compute(store: Store, requestId: number, from: 'received' | 'failed', control: PhaseControl, planned: Plan | null): Promise<ErasureResult> {
   const request = getRequest(store.db, requestId) as RequestRow;
   const model = planned?.model ?? (getModel(store.db, request.model_id as number) as ModelRow);
   const certification = planned?.certification ?? (getCertification(store.db, request.certification_id as number) as CertificationRow);
@@ -417,6 +417,7 @@ async function compute(store: Store, requestId: number, from: 'received' | 'fail
       provided: { thetaStar: theta, fisher },
       onProgress,
       ...(control.signal ? { signal: control.signal } : {}),
+      ...(control.pool ? { pool: control.pool } : {}),
     });
   } catch (e) {
     return { request: fail(store, requestId, operationId, e), model: null, outcome: null, error: e };
@@ -525,7 +526,7 @@ async function compute(store: Store, requestId: number, from: 'received' | 'fail
 // Entry points
 
 /** Records an erasure request and carries it out (or rejects it, recording why). */
-export async function submitErasure(store: Store, input: ErasureInput, control: RunControl = {}): Promise<ErasureResult> {
+export async function submitErasure(store: Store, input: ErasureInput, control: PhaseControl = {}): Promise<ErasureResult> {
   recoverInterrupted(store);
   const removal = readRemoval(input);
   const request = receive(store, input, removal);
@@ -548,7 +549,7 @@ export async function submitErasure(store: Store, input: ErasureInput, control: 
 }
 
 /** Runs a failed request again (interrupted, cancelled, or failed for a reason since fixed). */
-export async function resumeErasure(store: Store, requestId: number, control: RunControl = {}): Promise<ErasureResult> {
+export async function resumeErasure(store: Store, requestId: number, control: PhaseControl = {}): Promise<ErasureResult> {
   recoverInterrupted(store);
   const request = getRequest(store.db, requestId);
   if (!request) throw new SsseError('BAD_ARGUMENT', `--resume: there is no request #${requestId} in ${store.file}`);

@@ -15,7 +15,7 @@ import { DataError, SsseError } from '../engine/errors.js';
 import { sha256Bytes } from '../engine/hash.js';
 import { fromFeatureMajor, toFeatureMajor, type LinearModel } from '../engine/linear/model.js';
 import { trainLinear } from '../engine/linear/train.js';
-import type { RunControl } from '../engine/progress.js';
+import type { PhaseControl } from '../engine/progress.js';
 import { ensureDataset } from './datasets.js';
 import { beginOperation, endOperation, now, recoverInterrupted, writeArtefacts } from './operations.js';
 
@@ -79,7 +79,7 @@ export function loadParameters(store: Store, model: ModelRow): LinearModel {
   return fromFeatureMajor(array.data, model.d, model.attributes, what);
 }
 
-export interface TrainSettings extends RunControl {
+export interface TrainSettings extends PhaseControl {
   l2: number;
   seed: number;
   tolerance: number;

@@ -10,7 +10,8 @@ import { initBackend } from '../engine/backend.js';
 import { loadDataset, type LoadOptions } from '../engine/data/dataset.js';
 import { SsseError } from '../engine/errors.js';
 import { DEFAULT_CONFIG } from '../engine/erase.js';
-import type { ProgressEvent, RunControl } from '../engine/progress.js';
+import type { PhaseControl, ProgressEvent } from '../engine/progress.js';
+import { WorkerPool } from '../engine/workers/pool.js';
 import { calibrate, certifyModel } from '../store/certify.js';
 import { parseDate } from '../store/dates.js';
 import { submitErasure } from '../store/erasure.js';
@@ -23,7 +24,7 @@ import { DEFAULT_FISHER_METHOD } from '../engine/linear/fisher.js';
 /** An erasure job: the request as entered, with the model version named as NAME@VERSION. */
 export type ErasePayload = NewRequestArgs & { modelRef: string };
 
-export interface JobControl extends RunControl {
+export interface JobControl extends PhaseControl {
   /** Reports the id of the request an erasure job has recorded. */
   onRequest?: (requestId: number) => void;
 }
@@ -57,7 +58,6 @@ function limits(args: { limitTrain: number | null; limitTest: number | null }): 
 }
 
 async function train(job: WorkerJob, args: TrainModelArgs, control: JobControl): Promise<TrainResult> {
-  await initBackend('auto');
   control.onProgress?.({ phase: 'load', done: 0, total: 1 });
   const opts = limits(args);
   const dataset = loadDataset(args.datasetDir ?? bundledDataset(), opts);
@@ -69,7 +69,6 @@ async function train(job: WorkerJob, args: TrainModelArgs, control: JobControl):
 }
 
 async function certify(job: WorkerJob, args: CertifyArgs, control: JobControl): Promise<CertifyResult> {
-  await initBackend('auto');
   return withStore(job.dbPath, { mode: 'write', actor: args.actor }, async (store) => {
     const model = getModel(store.db, args.modelVersionId);
     if (!model) throw new SsseError('BAD_ARGUMENT', `model version #${args.modelVersionId} does not exist in ${store.file}`);
@@ -98,7 +97,6 @@ function receivedAt(day: string | null): string | null {
 }
 
 async function erase(job: WorkerJob, args: ErasePayload, control: JobControl): Promise<EraseResult> {
-  await initBackend('auto');
   return withStore(job.dbPath, { mode: 'write', actor: args.actor }, async (store) => {
     const e = args.epsilon;
     const result = await submitErasure(
@@ -135,12 +133,23 @@ async function erase(job: WorkerJob, args: ErasePayload, control: JobControl): P
 }
 
 export async function runJob(job: WorkerJob, control: JobControl): Promise<TrainResult | CertifyResult | EraseResult> {
-  switch (job.kind) {
-    case 'train':
-      return train(job, job.payload as TrainModelArgs, control);
-    case 'certify':
-      return certify(job, job.payload as CertifyArgs, control);
-    case 'erase':
-      return erase(job, job.payload as ErasePayload, control);
+  const backend = await initBackend('auto');
+  // One set of worker threads for the job's phases (a certification's Fisher build, then its
+  // calibration's retraining), started while the job loads its data; or the caller's.
+  const pool = control.pool ?? new WorkerPool(backend.name);
+  const withPool: JobControl = { ...control, pool };
+  try {
+    switch (job.kind) {
+      case 'train':
+        return await train(job, job.payload as TrainModelArgs, withPool);
+      case 'certify':
+        return await certify(job, job.payload as CertifyArgs, withPool);
+      case 'erase':
+        return await erase(job, job.payload as ErasePayload, withPool);
+      default:
+        throw new SsseError('BAD_ARGUMENT', `unknown engine job kind "${String((job as { kind: unknown }).kind)}"`);
+    }
+  } finally {
+    if (!control.pool) await pool.close();
   }
 }

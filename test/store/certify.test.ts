@@ -9,7 +9,9 @@ import { initBackend } from '../../main/engine/backend.js';
 import { loadDataset } from '../../main/engine/data/dataset.js';
 import { SsseError } from '../../main/engine/errors.js';
 import { fisherInverse } from '../../main/engine/linear/fisher.js';
-import { certifyModel, loadFisher, versionData } from '../../main/store/certify.js';
+import { defaultWorkers } from '../../main/engine/linear/fisherBuild.js';
+import { WorkerPool } from '../../main/engine/workers/pool.js';
+import { calibrate, certifyModel, loadFisher, versionData } from '../../main/store/certify.js';
 import { loadParameters, trainModel } from '../../main/store/models.js';
 import { tempDir, writeSmallNpyDataset } from '../helpers/fixtures.js';
 
@@ -64,4 +66,41 @@ test('the streamed artefact holds the in-memory F̂⁻¹, under the recorded SHA
   assert.equal(artefact.bytes % 4, 0);
   assert.ok(artefact.bytes > model.attributes * d * d * 4, 'header + A·d²·4 bytes of blocks');
   assert.deepEqual(listOperations(store.db), []);
+});
+
+test("a command's worker pool: certifying prestarts the build's threads before reading the data, builds on them, and calibrating keeps the pool open", async () => {
+  class RecordingPool extends WorkerPool {
+    readonly prestarts: { count: number; idle: number }[] = [];
+    override prestart(count: number): void {
+      this.prestarts.push({ count, idle: this.idleWorkers });
+      super.prestart(count);
+    }
+  }
+  const pool = new RecordingPool('cpu');
+  const expected = defaultWorkers('cpu', model.attributes);
+  try {
+    const phases: string[] = [];
+    const { certification, created } = await certifyModel(store, model, {
+      curvature: 'empirical',
+      damping: 1e-3,
+      method: 'blocked',
+      pool,
+      onProgress: (e) => phases.push(e.phase),
+    });
+    assert.ok(created);
+    assert.deepEqual(pool.prestarts, [{ count: expected, idle: 0 }], "the build's workers, asked for once");
+    assert.equal(pool.idleWorkers, expected, 'the build gave its workers back to the pool');
+    const threads = pool.idleThreadIds().sort();
+    const { dataset } = versionData(store, model);
+    const reference = await fisherInverse(loadParameters(store, model), dataset.train.features, dataset.train.labels, dataset.train.n, { damping: 1e-3, method: 'blocked' });
+    assert.deepEqual(loadFisher(store, model, certification).blocks, reference.blocks, 'the same inverse as without the pool');
+    const calibration = await calibrate(store, model, certification, { fraction: 0.05, seed: 0, epsilonGrid: [0.5, 1], tolerance: 1e-6, pool });
+    assert.ok(calibration.epsilon === 0.5 || calibration.epsilon === 1);
+    assert.deepEqual(pool.idleThreadIds().sort(), threads, 'the command’s pool is still open, with the same threads');
+    // An existing certification is returned without starting anything.
+    await certifyModel(store, model, { curvature: 'empirical', damping: 1e-3, method: 'blocked', pool });
+    assert.equal(pool.prestarts.length, 1);
+  } finally {
+    await pool.close();
+  }
 });

@@ -33,6 +33,9 @@ export class WorkerPool {
     if (this.closed) throw new SsseError('RESOURCE', 'the worker pool is closed');
     const workers = this.idle.splice(0, count);
     for (const worker of workers) {
+      // The job installs its own listeners (a prestarted worker's start-up failure reaches it).
+      worker.removeAllListeners('message');
+      worker.removeAllListeners('error');
       worker.removeAllListeners('exit');
       worker.ref();
     }
@@ -58,6 +61,27 @@ export class WorkerPool {
       });
       worker.unref();
       this.idle.push(worker);
+    }
+  }
+
+  /**
+   * Starts workers until `count` are idle, without waiting for them: a command calls it before it
+   * loads what its first threaded phase needs, so that the threads start their backends meanwhile
+   * and that phase takes them from the pool instead of starting them. A worker whose backend fails
+   * to start is terminated and dropped (and its failure reaches a job that has already taken it).
+   */
+  prestart(count: number): void {
+    if (this.closed) return;
+    const started: Worker[] = [];
+    while (this.idle.length + started.length < count) started.push(startPoolWorker(this.backend));
+    this.giveBack(started);
+    for (const worker of started) {
+      worker.on('message', (message: FromPoolWorker) => {
+        if (message.type !== 'error') return;
+        const i = this.idle.indexOf(worker);
+        if (i >= 0) this.idle.splice(i, 1);
+        void worker.terminate();
+      });
     }
   }
 

@@ -76,6 +76,52 @@ describe('WorkerPool: pool workers kept from job to job', () => {
     }
   });
 
+  test('prestart: workers start without being waited for, and a job taken before or after they are ready runs on them', async () => {
+    const fisherAlone = await buildFisherInverse(model, features, labels, n, { damping: 1e-3, workers: 0 });
+    const pool = new WorkerPool(backend());
+    try {
+      pool.prestart(2);
+      assert.equal(pool.idleWorkers, 2, 'idle at once, while their backends start');
+      pool.prestart(1);
+      assert.equal(pool.idleWorkers, 2, 'no more than asked for');
+      const threads = pool.idleThreadIds().sort();
+      // Taken straight away, before either has its backend: the job waits for them.
+      const fisher = await buildFisherInverse(model, features, labels, n, { damping: 1e-3, workers: 2, pool });
+      assert.deepEqual(fisher.blocks, fisherAlone.blocks);
+      assert.deepEqual(pool.idleThreadIds().sort(), threads, 'the prestarted threads did the job and were kept');
+      const trained = await trainLinear(features, labels, n, d, A, { l2: 1e-2, seed: 5, workers: 2, pool });
+      assert.deepEqual(pool.idleThreadIds().sort(), threads);
+      assert.ok(trained.model.weights.every(Number.isFinite));
+    } finally {
+      await pool.close();
+    }
+    pool.prestart(1);
+    assert.equal(pool.idleWorkers, 0, 'a closed pool starts nothing');
+  });
+
+  test('prestart: a worker whose backend fails to start is dropped from the pool', async (t) => {
+    // tfjs-node is not installed on the machines that run these tests, so its workers fail to start.
+    const missing = await initBackend('tensorflow').then(
+      () => false,
+      () => true,
+    );
+    await initBackend(backend());
+    if (!missing) {
+      t.skip('tfjs-node is installed here: its workers do not fail to start');
+      return;
+    }
+    const pool = new WorkerPool('tensorflow');
+    try {
+      pool.prestart(1);
+      assert.equal(pool.idleWorkers, 1);
+      const deadline = Date.now() + 30_000;
+      while (pool.idleWorkers > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(pool.idleWorkers, 0, 'the failed worker is no longer offered to jobs');
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('a pool of another backend is refused, naming both', async () => {
     const other = backend() === 'cpu' ? 'wasm' : 'cpu';
     const pool = new WorkerPool(other);
