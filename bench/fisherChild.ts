@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ArtefactCache } from '../main/engine/cache.js';
 import { buildFisherInverse, buildFisherIntoCache } from '../main/engine/linear/fisherBuild.js';
+import { readFullyAt } from '../main/engine/hash.js';
 import { collectGarbage } from '../main/engine/memory.js';
 import { cpuSeconds, withPeakRss } from './measure.js';
 
@@ -22,9 +23,23 @@ import { cpuSeconds, withPeakRss } from './measure.js';
  * that of a later build in a process that has built before (its code compiled, its allocators and
  * the backend's heap already grown), beside the fresh-process figure of builds = 1.
  */
-function read(file: string): ArrayBuffer {
-  const raw = fs.readFileSync(file);
-  return raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer;
+/**
+ * A file read straight into a buffer of its size (shared where asked): nothing is left for the
+ * collector. A readFileSync Buffer copied out and dropped was freed during the measured build (V8
+ * releases array buffers' memory after a collection, in the background), so the resident size
+ * fell while the build allocated and hid up to the features' size of its peak (at 60,000 images,
+ * all of it: the build measured +0 MB).
+ */
+function read(file: string, shared = false): ArrayBuffer | SharedArrayBuffer {
+  const size = fs.statSync(file).size;
+  const buffer = shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+  const fd = fs.openSync(file, 'r');
+  try {
+    if (!readFullyAt(fd, new Uint8Array(buffer), 0)) throw new Error(`${file}: shorter than its size`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return buffer;
 }
 
 async function main(): Promise<void> {
@@ -35,9 +50,7 @@ async function main(): Promise<void> {
   }
   await initBackend(backend as BackendName);
   // In shared memory, as the dataset loader (data/dataset.ts) hands features to the engine.
-  const raw = new Float32Array(read(featuresFile));
-  const features = new Float32Array(new SharedArrayBuffer(raw.byteLength));
-  features.set(raw);
+  const features = new Float32Array(read(featuresFile, true));
   const labels = new Uint8Array(read(labelsFile));
   const model = { d: Number(d), A: Number(A), weights: new Float64Array(read(thetaFile)) };
   const options = { damping: 1e-4, workers: Number(workers) };

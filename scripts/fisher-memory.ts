@@ -15,6 +15,10 @@ import { trainLinear } from '../main/engine/linear/train.js';
  *   npx tsx scripts/fisher-memory.ts runs DIR [RUNS] [CONFIG…]      CONFIG: blocks:workers:mode[:builds], e.g. 1:0:streamed 10:2:memory 10:0:streamed:2
  *   npx tsx scripts/fisher-memory.ts probe DIR [BLOCKS]             one probe run (bench/probeFisherMemory.ts)
  *
+ * Each line gives the median peak increase and the benchmark's memory ratio, (increase + data) /
+ * (F̂⁻¹ storage + data). `prepare DIR DATASET 60000` gives the full Fashion-MNIST training set,
+ * where a worker's fixed cost (its isolate, modules and backend, about 26 MB idle) weighs less.
+ *
  * Build first (npm run build): the children run from dist/, as in the benchmark, or from the tree
  * FISHER_DIST names (a copy of an earlier build, to compare before and after).
  */
@@ -70,15 +74,18 @@ function runs(dir: string, count: number, configs: string[]): void {
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
   const child = path.join(DIST, 'bench', 'fisherChild.js');
   const list = configs.length > 0 ? configs : ['1:0:streamed', '1:0:memory', '10:0:memory', '10:0:streamed', '10:2:memory', '10:2:streamed'];
-  const results = new Map<string, { inc: number[]; wall: number[]; cpu: number[]; before: number[] }>();
+  const results = new Map<string, { inc: number[]; wall: number[]; cpu: number[]; before: number[]; ratio: number[] }>();
   // Interleaved: one run of every configuration per round, so that a changing load affects all alike.
   for (let r = 0; r < count; r++) {
     for (const config of list) {
       const [blocks, workers, mode, builds] = config.split(':');
       const res = spawnSync(process.execPath, [child, ...childArgs(dir, meta, Number(blocks), Number(workers), mode ?? 'memory', Number(builds ?? 1))], { encoding: 'utf8', cwd: ROOT });
       if (res.status !== 0) throw new Error(`fisherChild ${config} failed: ${res.stderr}`);
-      const out = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { increase_bytes: number; wall_s: number; cpu_s: number; before_bytes: number };
-      const entry = results.get(config) ?? { inc: [], wall: [], cpu: [], before: [] };
+      const out = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { increase_bytes: number; wall_s: number; cpu_s: number; before_bytes: number; data_bytes: number };
+      const entry = results.get(config) ?? { inc: [], wall: [], cpu: [], before: [], ratio: [] };
+      // The benchmark's ratio (bench/run.ts): (the build's peak increase + the data) / (F̂⁻¹ storage + the data).
+      const storage = (Number(blocks) === 1 ? 1 : meta.A) * meta.d * meta.d * 4;
+      entry.ratio.push((out.increase_bytes + out.data_bytes) / (storage + out.data_bytes));
       entry.inc.push(out.increase_bytes / 1e6);
       entry.wall.push(out.wall_s);
       entry.cpu.push(out.cpu_s);
@@ -90,7 +97,7 @@ function runs(dir: string, count: number, configs: string[]): void {
   for (const [config, e] of results) {
     process.stdout.write(
       `${config.padEnd(14)} increase median ${median(e.inc).toFixed(1)} MB [${e.inc.map((x) => x.toFixed(1)).join(', ')}]` +
-        `  before ${median(e.before).toFixed(1)} MB  wall ${median(e.wall).toFixed(2)} s [${e.wall.map((x) => x.toFixed(2)).join(', ')}]  CPU ${median(e.cpu).toFixed(2)} s\n`,
+        `  (increase + data) / (storage + data) ${median(e.ratio).toFixed(2)}  before ${median(e.before).toFixed(1)} MB  wall ${median(e.wall).toFixed(2)} s [${e.wall.map((x) => x.toFixed(2)).join(', ')}]  CPU ${median(e.cpu).toFixed(2)} s\n`,
     );
   }
 }
