@@ -5,7 +5,7 @@ import { cholesky, choleskyInverse } from '../linalg/cholesky.js';
 import { weightedGram } from '../linalg/weightedGram.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
 import { Workspace } from '../linalg/workspace.js';
-import { collectGarbage } from '../memory.js';
+import { collectYoungGarbage } from '../memory.js';
 import { fastFisherBlock } from './fisherFast.js';
 import { fisherWeightColumn } from './fisherWeights.js';
 import type { LinearModel } from './model.js';
@@ -176,7 +176,7 @@ export async function fisherInverse(
         reused.set(inv);
         sink(a, reused);
       } else blocks.push(Float32Array.from(inv));
-      if (method === 'blocked') collectGarbage(); // see memory.ts
+      if (method === 'blocked') collectYoungGarbage(); // see memory.ts
       await yieldToEventLoop();
     }
     report(options, 'fisher', A, A);
