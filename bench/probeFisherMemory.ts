@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../main/engine/backend.js';
 import { Workspace } from '../main/engine/linalg/workspace.js';
-import { collectGarbage } from '../main/engine/memory.js';
+import { collectGarbage, collectYoungGarbage } from '../main/engine/memory.js';
 import { fisherWeights } from '../main/engine/linear/fisher.js';
 import { fastFisherBlock } from '../main/engine/linear/fisherFast.js';
 
@@ -13,7 +13,7 @@ import { fastFisherBlock } from '../main/engine/linear/fisherFast.js';
  * diagnostic, run through scripts/fisher-memory.ts (`probe`), which gives it the benchmark's input
  * files. It sets up exactly as bench/fisherChild.ts does (fresh process, wasm backend initialised,
  * features in shared memory, θ* loaded, a full collection), then builds the blocks in-process as
- * fisher.ts does (one Workspace, one reused output block, a collection after each block), and
+ * fisher.ts does (one Workspace, one reused output block, a young-generation collection after each block), and
  * samples before every backend product and after every block:
  * - resident memory (process.memoryUsage().rss) and, at each new high, /proc/self/smaps split
  *   into the wasm backend's linear memory (the one anonymous mapping of several GB V8 reserves
@@ -236,7 +236,7 @@ async function main(): Promise<void> {
       });
       take(`pass ${pass} block ${a} end`);
       marker(`pass ${pass} block ${a} ends`);
-      collectGarbage();
+      collectYoungGarbage(); // as every block of a build ends (fisherBlockTask.ts, fisher.ts)
       afterBlock.push(sample(`after pass ${pass} block ${a} and its collection`, true));
     }
   }

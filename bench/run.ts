@@ -368,8 +368,8 @@ async function runSetting(setting: Setting, tmpRoot: string): Promise<SettingRes
   const rightOperand = Float32Array.from({ length: rightMax }, (_, i) => ((i * 5) % 11) / 11);
   const blockTimes: number[] = [];
   const replayTimes: number[] = [];
-  // As in a build (fisher.ts, fisherWorker.ts): buffers reused from block to block, a collection
-  // between blocks (outside the timing).
+  // As in a build (fisher.ts, fisherBlockTask.ts): buffers reused from block to block, a collection
+  // between blocks (here a full one, outside the timing).
   const workspace = new Workspace();
   for (let r = 0; r < fastRuns + 2; r++) {
     collectGarbage();

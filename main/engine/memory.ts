@@ -8,7 +8,7 @@ import * as vm from 'node:vm';
  * wrappers). Their memory lives outside V8's heap, and V8 collects it only once about 64 MB
  * more has accumulated, per thread; with a worker per core, that garbage, not the F̂⁻¹ being
  * built, once set the peak memory (+100–150 MB per worker, before the build reused its work
- * matrices, workspace.ts). Each block therefore ends with collectYoungGarbage().
+ * matrices, workspace.ts). Each block therefore ends with a collection (collectAfterBlock).
  *
  * How: global.gc when node runs with --expose-gc; otherwise the same function obtained by
  * enabling the flag at run time and reading `gc` from a fresh context (as Jest does for its leak
@@ -47,4 +47,17 @@ export function collectGarbage(): void {
 export function collectYoungGarbage(): void {
   if (collector === undefined) collector = findCollector();
   collector?.({ type: 'minor' });
+}
+
+/**
+ * The collection a Fisher block ends with: collectYoungGarbage, except where the products are
+ * JavaScript's own float64 gemm (the cpu backend, product.ts). There the block allocates its
+ * product results in JavaScript while scavenges run, so many of them have been promoted to the
+ * old generation by the time they are dropped, and only a full collection frees them (600 × 784,
+ * cpu, one thread: +104 MB peak with scavenges, against +82 MB with full collections, whose cost
+ * is small beside the cpu backend's 0.7 s per block).
+ */
+export function collectAfterBlock(javascriptProducts: boolean): void {
+  if (javascriptProducts) collectGarbage();
+  else collectYoungGarbage();
 }

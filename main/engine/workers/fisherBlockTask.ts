@@ -2,7 +2,8 @@ import type { Workspace } from '../linalg/workspace.js';
 import type { Curvature } from '../linear/fisher.js';
 import { fastFisherBlock } from '../linear/fisherFast.js';
 import { fisherWeightColumn } from '../linear/fisherWeights.js';
-import { collectYoungGarbage } from '../memory.js';
+import { collectAfterBlock } from '../memory.js';
+import { productEngine } from '../linalg/product.js';
 import type { FisherBlockSettings } from './fisherMessages.js';
 
 /** What every thread computing blocks of one build shares (all read-only). */
@@ -20,7 +21,7 @@ export interface FisherBlockJob extends FisherBlockSettings {
  * Block a of F̂⁻¹ into `out` (d×d), on the calling thread: attribute a's per-sample weights
  * (fisherWeightColumn: column a of fisherWeights, bit for bit, so every thread shares the work of
  * the weights instead of one computing them all first), then fastFisherBlock with this thread's
- * reused workspace, then a young-generation collection (memory.ts: keeps the thread's peak near its live memory).
+ * reused workspace, then a collection (collectAfterBlock, memory.ts: keeps the thread's peak near its live memory).
  * The same code on every thread, so a block is bit for bit the same wherever it is computed.
  * Returns the seconds it took.
  */
@@ -34,6 +35,6 @@ export function computeFisherBlock(job: FisherBlockJob, a: number, out: Float32A
     ...(job.block !== undefined ? { block: job.block } : {}),
     ...(job.gramPlan !== undefined ? { gramPlan: job.gramPlan } : {}),
   });
-  collectYoungGarbage();
+  collectAfterBlock(productEngine() === 'javascript');
   return (performance.now() - t0) / 1e3;
 }
