@@ -1,5 +1,6 @@
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
+import { productEngine } from './linalg/product.js';
 
 /**
  * Garbage collection on the calling thread (main or worker), for the Fisher build.
@@ -57,7 +58,7 @@ export function collectYoungGarbage(): void {
  * cpu, one thread: +104 MB peak with scavenges, against +82 MB with full collections, whose cost
  * is small beside the cpu backend's 0.7 s per block).
  */
-export function collectAfterBlock(javascriptProducts: boolean): void {
-  if (javascriptProducts) collectGarbage();
+export function collectAfterBlock(): void {
+  if (productEngine() === 'javascript') collectGarbage();
   else collectYoungGarbage();
 }

@@ -6,7 +6,6 @@ import { weightedGram } from '../linalg/weightedGram.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
 import { Workspace } from '../linalg/workspace.js';
 import { collectAfterBlock } from '../memory.js';
-import { productEngine } from '../linalg/product.js';
 import { fastFisherBlock } from './fisherFast.js';
 import { fisherWeightColumn } from './fisherWeights.js';
 import type { LinearModel } from './model.js';
@@ -177,7 +176,7 @@ export async function fisherInverse(
         reused.set(inv);
         sink(a, reused);
       } else blocks.push(Float32Array.from(inv));
-      if (method === 'blocked') collectAfterBlock(productEngine() === 'javascript'); // see memory.ts
+      if (method === 'blocked') collectAfterBlock(); // see memory.ts
       await yieldToEventLoop();
     }
     report(options, 'fisher', A, A);

@@ -3,7 +3,6 @@ import type { Curvature } from '../linear/fisher.js';
 import { fastFisherBlock } from '../linear/fisherFast.js';
 import { fisherWeightColumn } from '../linear/fisherWeights.js';
 import { collectAfterBlock } from '../memory.js';
-import { productEngine } from '../linalg/product.js';
 import type { FisherBlockSettings } from './fisherMessages.js';
 
 /** What every thread computing blocks of one build shares (all read-only). */
@@ -35,6 +34,6 @@ export function computeFisherBlock(job: FisherBlockJob, a: number, out: Float32A
     ...(job.block !== undefined ? { block: job.block } : {}),
     ...(job.gramPlan !== undefined ? { gramPlan: job.gramPlan } : {}),
   });
-  collectAfterBlock(productEngine() === 'javascript');
+  collectAfterBlock();
   return (performance.now() - t0) / 1e3;
 }
