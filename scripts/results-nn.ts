@@ -2,10 +2,10 @@
  * Regenerates docs/results-nn.md and docs/results-nn.json: SSSE on a network, the paper's
  * class-removal experiments on Fashion-MNIST (issue 4).
  *
- *   npm run results:nn                       (about half an hour on 2 shared cores, wasm backend)
+ *   npm run results:nn                       (about an hour on 2 shared cores, wasm backend)
  *   npm run results:nn -- --quick --out-dir /tmp/x   (a smoke run on a small subset)
  *   npm run results:nn -- --render-only      (rewrite the .md from the .json, no computing)
- *   npm run results:nn -- --trials T         (calibration removals per kind, default 3)
+ *   npm run results:nn -- --trials T         (calibration removals per kind, default 8; 2 with --quick)
  *   npm run results:nn -- --block-order O    (unit-major, the default, or input-major: blockOrder.ts)
  *
  * Setting: the first 10,000 training images of Debian's dataset-fashion-mnist
@@ -77,10 +77,14 @@ const BLOCK_SIZES = [2048, 8192];
 const DAMPINGS = [1e-4, 1e-3];
 const RETRAIN_SEEDS = quick ? 2 : 3;
 const REMOVED_CLASS = 0;
-/** T: calibration removals per removal kind (--trials). */
 const BLOCK_ORDER = (values['block-order'] ?? DEFAULT_BLOCK_ORDER) as BlockOrder;
 if (!BLOCK_ORDERS.includes(BLOCK_ORDER)) throw new Error(`--block-order: expected ${BLOCK_ORDERS.join(' or ')}, got ${BLOCK_ORDER}`);
-const TRIALS = values.trials !== undefined ? Number(values.trials) : 3;
+/**
+ * T: calibration removals per removal kind (--trials). Eight: with S they make nine draws per kind
+ * (a whole class: every other class but one), enough for the leave-one-out tables to say more
+ * than four draws could; the T-subsets table shows what fewer trials would have chosen.
+ */
+const TRIALS = values.trials !== undefined ? Number(values.trials) : quick ? 2 : 8;
 if (!(Number.isSafeInteger(TRIALS) && TRIALS >= 1)) throw new Error(`--trials: expected a whole number ≥ 1, got ${values.trials}`);
 /** Fashion-MNIST's class names (Zalando's README), for the prose only. */
 const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -700,10 +704,12 @@ function otherDrawsSection(r: Report): string[] {
         others.map((x) => (x as NonNullable<typeof x>).sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }))),
       ).epsilon;
     };
+    let heldOutMet: number | null = null;
     for (const rule of rules) {
       const verdicts = draws.map((d, i) => d.perSetting.map((x, j) => (x ? judgeDraw(rem.key, x.sweep, x.star, x.retrained, rule, rule === 'held-out' ? heldOut(i, j) : null) : null)));
       const all = verdicts.flat();
       const met = all.filter((v) => v?.met).length;
+      if (rule === 'held-out') heldOutMet = met;
       const ruleName =
         rule === 'forget'
           ? `forget threshold τ = ${FORGET_TAU}`
@@ -743,7 +749,96 @@ function otherDrawsSection(r: Report): string[] {
         L.push('');
       }
     }
+    for (const line of trialCountLines(rem, draws, settings(rem), heldOutMet)) L.push(line);
   }
+  return L;
+}
+
+/** Every subset of {0…n−1} with `size` members, in lexicographic order. */
+function subsets(n: number, size: number): number[][] {
+  const out: number[][] = [];
+  const pick: number[] = [];
+  const walk = (from: number): void => {
+    if (pick.length === size) {
+      out.push([...pick]);
+      return;
+    }
+    for (let i = from; i <= n - (size - pick.length); i++) {
+      pick.push(i);
+      walk(i + 1);
+      pick.pop();
+    }
+  };
+  walk(0);
+  return out;
+}
+
+/**
+ * The held-out rule with fewer calibration removals, from the stored sweeps: each draw judged at
+ * the ε that every choice of T of the other draws calibrates (chooseCalibratedEpsilon over their
+ * curves), for T = 1 … (draws − 1). It estimates how the rule's success depends on T without one
+ * more retraining; the cases of one T share draws, so they are not independent. At T = draws − 1
+ * there is one subset per draw, the leave-one-out table's: its count must equal `leaveOneOutMet`.
+ */
+function trialCountLines(rem: RemovalResult, draws: Draw[], settingNames: string[], leaveOneOutMet: number | null): string[] {
+  const L: string[] = [];
+  if (draws.length < 3) return L;
+  const curveOf = (x: NonNullable<Draw['perSetting'][number]>) => x.sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }));
+  const title = rem.key === 'class' ? 'Whole class' : rem.key === 'random' ? '1% at random' : '10% of a class';
+  L.push(`### ${title}, held out with T calibration removals: every draw against every choice of T of the other ${draws.length - 1}`);
+  L.push('');
+  L.push(
+    rem.key === 'class-part'
+      ? "For each T, each draw's ε is calibrated on every subset of T of the other draws, and θ̂'s mean |Δ| there is divided by θ*'s on that draw (no target; median over the cases, per setting)."
+      : `For each T, each draw's ε is calibrated on every subset of T of the other draws, and the issue's target is judged there: the share of cases met, per setting and over all. The cases of one T overlap (they share draws), so these are estimates of the rule's success rate, not independent trials.`,
+  );
+  L.push('');
+  const ratioHead = rem.key === 'random' ? " | median mean \\|Δ\\| / θ*'s" : '';
+  L.push(`| T | subsets per draw | ${settingNames.join(' | ')} | all${ratioHead} |`);
+  L.push(`|---|---|${settingNames.map(() => '---').join('|')}|---|${rem.key === 'random' ? '---|' : ''}`);
+  const n = draws.length;
+  for (let T = 1; T <= n - 1; T++) {
+    const metPer = settingNames.map(() => 0);
+    const ratiosPer: number[][] = settingNames.map(() => []);
+    const allRatios: number[] = [];
+    let casesPer = 0;
+    for (let i = 0; i < n; i++) {
+      const others = draws.filter((_, o) => o !== i);
+      const choices = subsets(others.length, T);
+      if (i === 0) casesPer = choices.length;
+      for (let j = 0; j < settingNames.length; j++) {
+        const own = draws[i]?.perSetting[j];
+        if (!own) continue;
+        for (const choice of choices) {
+          const curves = choice.map((o) => others[o]?.perSetting[j]).filter((x): x is NonNullable<typeof x> => x !== null && x !== undefined).map(curveOf);
+          if (curves.length !== T) continue;
+          const eps = chooseCalibratedEpsilon(curves).epsilon;
+          const v = judgeDraw(rem.key, own.sweep, own.star, own.retrained, 'held-out', eps);
+          if (!v) continue;
+          if (v.met) metPer[j] = (metPer[j] as number) + 1;
+          if (v.difference.mean !== null && v.starMean !== null && v.starMean > 0) {
+            const ratio = v.difference.mean / v.starMean;
+            ratiosPer[j]?.push(ratio);
+            allRatios.push(ratio);
+          }
+        }
+      }
+    }
+    const total = n * casesPer;
+    const metAll = metPer.reduce((a, b) => a + b, 0);
+    if (T === n - 1 && rem.key !== 'class-part' && leaveOneOutMet !== null && metAll !== leaveOneOutMet) {
+      throw new Error(`${title}: T = ${T} of ${n - 1} met ${metAll} cases, the leave-one-out table ${leaveOneOutMet}: the two computations disagree`);
+    }
+    const share = (m: number, of: number) => `${((100 * m) / of).toFixed(0)}%`;
+    const cells =
+      rem.key === 'class-part'
+        ? ratiosPer.map((r) => f3(r.length > 0 ? median(r) : null))
+        : metPer.map((m) => share(m, total));
+    const all = rem.key === 'class-part' ? f3(allRatios.length > 0 ? median(allRatios) : null) : share(metAll, total * settingNames.length);
+    const ratioCell = rem.key === 'random' ? ` | ${f3(allRatios.length > 0 ? median(allRatios) : null)}` : '';
+    L.push(`| ${T} | ${casesPer} | ${cells.join(' | ')} | ${all}${ratioCell} |`);
+  }
+  L.push('');
   return L;
 }
 
