@@ -468,6 +468,13 @@ function markdown(r: Report): string {
         return `${m.key === 'class' ? 'whole class' : '1% at random'} met in ${met} of ${m.configs.length} settings`;
       })
       .join(', ');
+  const overDraws = drawSummary(r);
+  if (overDraws.length > 0) {
+    L.push(`S is one draw of its kind; a verdict on it can turn on one or two samples. Over S and its ${r.calibration_trials} calibration removals, each judged as a request of its own at every setting (the section "Other draws of S" below; held out means leaving that draw out and calibrating on the other ${r.calibration_trials}):`);
+    L.push('');
+    for (const line of overDraws) L.push(line);
+    L.push('');
+  }
   L.push(`### ε held out (${r.calibration_trials} calibration removals per kind; the product's rule): ${verdicts('calibrated')}`);
   L.push('');
   for (const rem of r.removals) for (const line of targetLines(rem, 'calibrated')) L.push(line);
@@ -673,6 +680,32 @@ function drawsOf(rem: RemovalResult): Draw[] {
   return [own, ...others];
 }
 
+/** S and those of its calibration removals whose sweeps are stored at every setting. */
+function judgedDraws(rem: RemovalResult): Draw[] {
+  return drawsOf(rem).filter((d) => d.perSetting.every((x) => x !== null));
+}
+
+/** The rules a removal's draws are judged by (the forget threshold only for whole classes). */
+function drawRules(rem: RemovalResult): DrawRule[] {
+  return rem.key === 'class' ? ['in-sample', 'held-out', 'forget'] : ['in-sample', 'held-out'];
+}
+
+/**
+ * Every draw at every setting under one rule, as if it were the request ([draw][setting]).
+ * Held out, leave one draw out: each draw's ε is the calibration rule (chooseCalibratedEpsilon, as
+ * ssse erase --calibrate-trials) over the other draws' curves at the same setting.
+ */
+function judgeDraws(rem: RemovalResult, draws: Draw[], rule: DrawRule): (DrawVerdict | null)[][] {
+  const heldOut = (i: number, j: number): number | null => {
+    const others = draws.filter((_, o) => o !== i).map((d) => d.perSetting[j]);
+    if (others.length === 0 || others.some((x) => !x)) return null;
+    return chooseCalibratedEpsilon(
+      others.map((x) => (x as NonNullable<typeof x>).sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }))),
+    ).epsilon;
+  };
+  return draws.map((d, i) => d.perSetting.map((x, j) => (x ? judgeDraw(rem.key, x.sweep, x.star, x.retrained, rule, rule === 'held-out' ? heldOut(i, j) : null) : null)));
+}
+
 /**
  * "Other draws of S": each calibration removal judged as a request of its own by the rules S is
  * judged by, against its own retrained model, beside S. Empty for results written before the
@@ -693,20 +726,11 @@ function otherDrawsSection(r: Report): string[] {
   L.push('');
   const settings = (rem: RemovalResult) => rem.configs.map((c) => `B = ${c.block_size}, λ_F = ${c.damping}`);
   for (const rem of judged) {
-    const draws = drawsOf(rem).filter((d) => d.perSetting.every((x) => x !== null));
-    const rules: DrawRule[] = rem.key === 'class' ? ['in-sample', 'held-out', 'forget'] : ['in-sample', 'held-out'];
-    // Held out, leave one draw out: each draw's ε is the calibration rule (chooseCalibratedEpsilon,
-    // as ssse erase --calibrate-trials) over the other draws' curves at the same setting.
-    const heldOut = (i: number, j: number): number | null => {
-      const others = draws.filter((_, o) => o !== i).map((d) => d.perSetting[j]);
-      if (others.length === 0 || others.some((x) => !x)) return null;
-      return chooseCalibratedEpsilon(
-        others.map((x) => (x as NonNullable<typeof x>).sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }))),
-      ).epsilon;
-    };
+    const draws = judgedDraws(rem);
+    const rules = drawRules(rem);
     let heldOutMet: number | null = null;
     for (const rule of rules) {
-      const verdicts = draws.map((d, i) => d.perSetting.map((x, j) => (x ? judgeDraw(rem.key, x.sweep, x.star, x.retrained, rule, rule === 'held-out' ? heldOut(i, j) : null) : null)));
+      const verdicts = judgeDraws(rem, draws, rule);
       const all = verdicts.flat();
       const met = all.filter((v) => v?.met).length;
       if (rule === 'held-out') heldOutMet = met;
@@ -840,6 +864,23 @@ function trialCountLines(rem: RemovalResult, draws: Draw[], settingNames: string
   }
   L.push('');
   return L;
+}
+
+/** One line per removal kind with a target: how many (draw, setting) pairs each rule meets. */
+function drawSummary(r: Report): string[] {
+  const out: string[] = [];
+  const names: Record<DrawRule, string> = { 'held-out': 'held out', 'in-sample': "SSSE.md's rule in-sample", forget: `forget threshold (τ = ${FORGET_TAU})` };
+  for (const rem of r.removals) {
+    if (rem.key === 'class-part') continue;
+    const draws = judgedDraws(rem);
+    if (draws.length < 2) continue;
+    const parts = drawRules(rem).map((rule) => {
+      const all = judgeDraws(rem, draws, rule).flat();
+      return `${names[rule]} ${all.filter((v) => v?.met).length} of ${all.length}`;
+    });
+    out.push(`- ${rem.key === 'class' ? 'Whole class' : '1% at random'} (${draws.length} draws × ${rem.configs.length} settings): ${parts.join('; ')}.`);
+  }
+  return out;
 }
 
 function describeRemoval(d: RemovalDescription): string {
