@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -190,4 +191,109 @@ test('--calibrate-trials writes epsilon_calibration (every trial\'s curve) and k
   assert.equal(cal.result.per_class_accuracy.test.length, 3);
   assert.equal(typeof cal.result.normalized_distance, 'number');
   assert.match(s.epsilon_in_sample.note, /^in-sample/);
+});
+
+test('--epsilon-from reuses an earlier calibration’s ε with nothing calibrated or retrained, and refuses one made for another setting, naming the field', async () => {
+  const src = path.join(root, 'out-epsilon-src');
+  const first = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', src, '--remove-fraction', '0.1', '--calibrate-trials', '2', ...FAST]);
+  assert.equal(first.code, 0, first.err);
+  const srcFile = path.join(src, 'summary.json');
+  const earlier = JSON.parse(fs.readFileSync(srcFile, 'utf8')) as { epsilon_calibration: { epsilon: number }; parameter_sha256: { star: string } };
+  const noSweep = FAST.filter((a, i) => a !== '--epsilon-sweep' && FAST[i - 1] !== '--epsilon-sweep');
+
+  // Another request of the same kind (another removal seed, so other samples): ε carries over.
+  const out = path.join(root, 'out-epsilon-from');
+  const r = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', out, '--remove-fraction', '0.1', '--removal-seed', '7', '--epsilon-from', srcFile, ...noSweep]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /ε = [\d.]+ \(held out, calibrated earlier over 2 removals: .*out-epsilon-src[/\\]summary\.json\)/);
+  const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
+    epsilon: number;
+    epsilon_rule: string;
+    verify: string;
+    sweep: { epsilon: number }[];
+    accuracy: { retrained: unknown };
+    epsilon_from: { file: string; sha256: string; epsilon: number; trials: number; trial_k: number[]; k: number; trial_kind: string; rule: string };
+    parameter_sha256: { star: string };
+    timings_s: { retrain: unknown; calibrate: unknown };
+    removed_ids: string[];
+  };
+  assert.equal(s.epsilon_rule, 'calibrated_earlier');
+  assert.equal(s.epsilon, earlier.epsilon_calibration.epsilon);
+  assert.deepEqual(s.sweep.map((row) => row.epsilon), [s.epsilon]);
+  assert.equal(s.verify, 'none');
+  assert.equal(s.accuracy.retrained, null);
+  assert.equal(s.timings_s.retrain, null);
+  assert.equal(s.timings_s.calibrate, null);
+  assert.equal(fs.existsSync(path.join(out, 'theta_retrained.npy')), false);
+  assert.equal(s.parameter_sha256.star, earlier.parameter_sha256.star);
+  assert.deepEqual(
+    { ...s.epsilon_from, rule: s.epsilon_from.rule.startsWith('held-out') },
+    {
+      file: path.resolve(srcFile),
+      sha256: createHash('sha256').update(fs.readFileSync(srcFile)).digest('hex'),
+      epsilon: s.epsilon,
+      trials: 2,
+      trial_k: [6, 6],
+      k: 6,
+      trial_kind: 'random draws of the same size with other removal seeds',
+      rule: true,
+    },
+  );
+
+  // A random removal of another size is the same kind: allowed, and the sizes are said and recorded.
+  const larger = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', path.join(root, 'out-epsilon-larger'), '--remove-fraction', '0.2', '--epsilon-from', srcFile, ...noSweep]);
+  assert.equal(larger.code, 0, larger.err);
+  assert.match(larger.err, /--epsilon-from: ε was calibrated on removals of 6 samples; this request removes 12/);
+  const largerSummary = JSON.parse(fs.readFileSync(path.join(root, 'out-epsilon-larger', 'summary.json'), 'utf8')) as { epsilon_from: { trial_k: number[]; k: number } };
+  assert.deepEqual([largerSummary.epsilon_from.trial_k, largerSummary.epsilon_from.k], [[6, 6], 12]);
+  assert.doesNotMatch(r.err, /ε was calibrated on removals of/);
+
+  // Refused, naming the field, before anything is written: another setting, kind, model or θ*.
+  const refused: [string[], number, RegExp][] = [
+    [['--remove-fraction', '0.1', '--damping', '0.001'], 1, /its ε was calibrated with λ_F = 0\.0001, this run has 0\.001 \(--damping\)/],
+    [['--remove-fraction', '0.1', '--block-size', '16'], 1, /with blocks of B = 32, this run has 16 \(--block-size\)/],
+    [['--remove-fraction', '0.1', '--epochs', '4'], 1, /with sgd\.epochs = 3, this run has 4 \(--epochs\)/],
+    [['--remove-class', '1'], 1, /calibration removals of the kind "random draws of the same size with other removal seeds", this run has "all of another class"/],
+    [['--remove-fraction', '0.1', '--epsilon', '0.1'], 2, /--epsilon-from: ε is either given \(--epsilon 0\.1\) or taken from .*summary\.json, not both/],
+    [['--remove-fraction', '0.1', '--calibrate-trials', '2', '--verify', 'retrain'], 2, /--epsilon-from: ε is either calibrated now/],
+    [['--remove-fraction', '0.1', '--epsilon-sweep', '0.1,1'], 2, /--epsilon-from: the earlier calibration gives ε; --epsilon-sweep has nothing to choose/],
+  ];
+  const bad = path.join(root, 'out-epsilon-bad');
+  for (const [extra, code, message] of refused) {
+    const b = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', bad, '--epsilon-from', srcFile, ...noSweep, ...extra]);
+    assert.equal(b.code, code, `${extra.join(' ')}: ${b.err}`);
+    assert.match(b.err, message, extra.join(' '));
+    assert.equal(fs.existsSync(bad), false, `${extra.join(' ')}: nothing written`);
+  }
+  const other = await run(['erase', '--model', 'mlp:5', '--dataset', data, '--out', bad, '--remove-fraction', '0.1', '--epsilon-from', srcFile, ...noSweep]);
+  assert.equal(other.code, 1);
+  assert.match(other.err, /with the model "mlp:4", this run has "mlp:5" \(--model\)/);
+
+  // θ* itself is checked last: the same settings must have trained the same model.
+  const tampered = path.join(root, 'tampered.json');
+  fs.writeFileSync(tampered, JSON.stringify({ ...earlier, parameter_sha256: { ...earlier.parameter_sha256, star: '0'.repeat(64) } }));
+  const t = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', bad, '--remove-fraction', '0.1', '--epsilon-from', tampered, ...noSweep]);
+  assert.equal(t.code, 1);
+  assert.match(t.err, new RegExp(`its θ\\* had SHA-256 0{64}, this run's θ\\* has ${earlier.parameter_sha256.star}`));
+  assert.equal(fs.existsSync(bad), false);
+
+  // Files that are not an earlier calibration: named, with what is wrong.
+  const given = path.join(root, 'out-epsilon-given');
+  assert.equal((await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', given, '--remove-fraction', '0.1', '--epsilon', '0.1', '--verify', 'none', ...noSweep])).code, 0);
+  const notJson = path.join(root, 'not.json');
+  fs.writeFileSync(notJson, '{"model_kind": "network",');
+  const linear = path.join(root, 'linear.json');
+  fs.writeFileSync(linear, JSON.stringify({ model_kind: 'linear', epsilon: 0.1 }));
+  const files: [string, RegExp][] = [
+    [path.join(given, 'summary.json'), /summary\.json: has no epsilon_calibration \(its ε was chosen by "given"\)/],
+    [notJson, /--epsilon-from .*not\.json: not JSON/],
+    [linear, /linear\.json: is the summary of a "linear" model/],
+    [path.join(root, 'missing.json'), /missing\.json: cannot read it \(ENOENT\)/],
+  ];
+  for (const [file, message] of files) {
+    const b = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', bad, '--remove-fraction', '0.1', '--epsilon-from', file, ...noSweep]);
+    assert.equal(b.code, 1, `${file}: ${b.err}`);
+    assert.match(b.err, message);
+  }
+  assert.equal(fs.existsSync(bad), false);
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,6 +10,8 @@ import { classRemoval, randomRemoval, readRemovalFile } from '../../engine/data/
 import type { Dataset } from '../../engine/data/types.js';
 import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import type { NetworkFisherMethod } from '../../engine/nn/blockFisher.js';
+import type { EarlierCalibrationFile } from '../../engine/nn/earlierCalibration.js';
+import { SsseError } from '../../engine/errors.js';
 import { BLOCK_ORDERS, DEFAULT_BLOCK_ORDER, type BlockOrder } from '../../engine/nn/blockOrder.js';
 import {
   DEFAULT_NETWORK_CONFIG,
@@ -75,6 +78,10 @@ network options (with --model):
                           classifies at most a fraction τ of S correctly (e.g. 0.01). The model
                           retrained without a class never predicts it, so no retraining is
                           needed: works with --verify none
+  --epsilon-from FILE     ε from an earlier run's calibration: FILE is the summary.json of a
+                          --calibrate-trials run on the same model, data and Fisher settings with
+                          a removal of the same kind (checked, down to θ*'s SHA-256). Nothing is
+                          calibrated and, unless --verify retrain is given, nothing retrained
 `;
 
 const OPTIONS = {
@@ -107,6 +114,7 @@ const OPTIONS = {
   'remove-fraction': { type: 'string' },
   'removal-seed': { type: 'string' },
   'calibrate-trials': { type: 'string' },
+  'epsilon-from': { type: 'string' },
   backend: { type: 'string' },
   'cache-dir': { type: 'string' },
   'no-cache': { type: 'boolean' },
@@ -207,16 +215,36 @@ function configFrom(values: Values, signal: AbortSignal, bars: ProgressBars, io:
     memoryBudget: budgetGiB * 2 ** 30,
     epsilon,
     epsilonGrid: values['epsilon-sweep'] !== undefined ? parseEpsilonList(values['epsilon-sweep']) : null,
-    verify: parseChoice('verify', values.verify, 'retrain', ['retrain', 'none'] as const),
+    // With an earlier calibration's ε the default is to retrain nothing, as the linear --epsilon-from.
+    verify: parseChoice('verify', values.verify, values['epsilon-from'] !== undefined ? 'none' : 'retrain', ['retrain', 'none'] as const),
     retrainSeeds: parseNumber('retrain-seeds', values['retrain-seeds'], 0, (v) => whole(v) && v !== 1, 'a whole number ≥ 2 (or 0 for none)'),
     forgetThreshold:
       values['forget-threshold'] === undefined ? null : parseNumber('forget-threshold', values['forget-threshold'], 0, (v) => v >= 0 && v < 1, 'a fraction in [0, 1), e.g. 0.01'),
+    epsilonFrom: values['epsilon-from'] === undefined ? null : readEpsilonFrom(values['epsilon-from'], values),
     calibrateTrials: parseNumber('calibrate-trials', values['calibrate-trials'], 0, whole, 'a whole number ≥ 0 (0: no calibration)'),
     cacheDir: values['no-cache'] ? null : (values['cache-dir'] ?? defaultCacheDir()),
     signal,
     onProgress: bars.listener,
     log: (line) => io.err.write(`ssse: ${line}\n`),
   };
+}
+
+/** --epsilon-from FILE: the earlier run's summary.json, read whole (its SHA-256 is recorded); eraseNetwork checks what it says. */
+function readEpsilonFrom(file: string, values: Values): EarlierCalibrationFile {
+  if (values['epsilon-sweep'] !== undefined) throw usageError('--epsilon-from: the earlier calibration gives ε; --epsilon-sweep has nothing to choose');
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new SsseError('BAD_INPUT', `--epsilon-from ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  let summary: unknown;
+  try {
+    summary = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new SsseError('BAD_INPUT', `--epsilon-from ${file}: not JSON (${(e as Error).message})`);
+  }
+  return { file: path.resolve(file), sha256: createHash('sha256').update(bytes).digest('hex'), summary };
 }
 
 async function outputFiles(outcome: NetworkEraseOutcome): Promise<OutputFile[]> {
@@ -242,6 +270,8 @@ function epsilonHow(s: NetworkEraseOutcome['summary']): string {
       return ` (largest γ_S of ${s.sweep.length} values)`;
     case 'min_accuracy_difference':
       return ` (smallest mean accuracy difference to retraining of ${s.sweep.length} values; γ_S is undefined)`;
+    case 'calibrated_earlier':
+      return ` (held out, calibrated earlier over ${s.epsilon_from?.trials ?? 0} removals: ${s.epsilon_from?.file ?? '?'})`;
     case 'calibrated':
       return ` (held out: smallest mean accuracy difference over ${s.epsilon_calibration?.trials.length ?? 0} calibration removals)`;
     case 'forget_threshold':

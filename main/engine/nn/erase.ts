@@ -57,6 +57,7 @@ import {
 import { fisherGroups, fisherRows, removalGradient, type FisherRows } from './gradients.js';
 import { loadLayersModelFromFiles } from './loadModel.js';
 import { checkData, disposeNetwork, getParams, setParams, type Network, type ParamTensor } from './network.js';
+import { checkEarlierCalibration, checkEarlierThetaStar, epsilonFromRecord, readEarlierCalibration, type EarlierCalibrationFile, type EpsilonFrom } from './earlierCalibration.js';
 import { buildNetwork, formatModelSpec, inputShapeFor, type ModelSpec } from './spec.js';
 import { checkSgd, trainNetwork, type ClassData, type SgdConfig } from './train.js';
 
@@ -100,6 +101,12 @@ export interface NetworkEraseConfig extends RunControl {
    * S must hold whole classes). Null or absent: off. Not with a given ε or calibration.
    */
   forgetThreshold?: number | null;
+  /**
+   * ε from an earlier run's calibration (earlierCalibration.ts: its summary.json, read by the
+   * caller), for the same model, data, Fisher settings and kind of removal: no calibration and, with
+   * verify 'none', no retraining at all. Null or absent: off. Not with a given ε, calibration or τ.
+   */
+  epsilonFrom?: EarlierCalibrationFile | null;
   /** One-line statements made before long work (the memory plan). */
   log?: (line: string) => void;
 }
@@ -151,7 +158,7 @@ export interface NetworkEraseSummary {
   };
   verify: 'retrain' | 'none';
   epsilon: number;
-  epsilon_rule: 'given' | 'max_gamma_S' | 'min_accuracy_difference' | 'calibrated' | 'forget_threshold';
+  epsilon_rule: 'given' | 'max_gamma_S' | 'min_accuracy_difference' | 'calibrated' | 'calibrated_earlier' | 'forget_threshold';
   gamma_S: number | null;
   normalized_distance: number | null;
   auc: { star: (number | null)[]; hat: (number | null)[]; retrained: (number | null)[] | null };
@@ -162,6 +169,8 @@ export interface NetworkEraseSummary {
   retrain_spread?: RetrainSpread;
   /** With --calibrate-trials: how ε was chosen held-out, and the request at that ε. */
   epsilon_calibration?: EpsilonCalibration;
+  /** With --epsilon-from: the earlier calibration whose ε this run applied (file, its SHA-256, ε, trials, kind). */
+  epsilon_from?: EpsilonFrom;
   /** With --forget-threshold: the rule, τ, the classes S removes, and the chosen ε with θ̂'s accuracy on S there. */
   epsilon_forget?: ForgetChoice & { rule: string; classes: number[] };
   /** With --calibrate-trials or --forget-threshold and a retrained model: the in-sample rule's choice (it uses S's own retrained model), for comparison. */
@@ -281,12 +290,20 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     throw new SsseError('BAD_REQUEST', `the removal request must name distinct rows in [0, ${n})`);
   }
   const forgetThreshold = config.forgetThreshold ?? null;
+  const earlier = config.epsilonFrom ? readEarlierCalibration(config.epsilonFrom) : null;
+  if (earlier) {
+    if (config.epsilon !== null) throw new SsseError('BAD_ARGUMENT', `--epsilon-from: ε is either given (--epsilon ${config.epsilon}) or taken from ${earlier.file}, not both`);
+    if ((config.calibrateTrials ?? 0) > 0) throw new SsseError('BAD_ARGUMENT', `--epsilon-from: ε is either calibrated now (--calibrate-trials) or taken from ${earlier.file}, not both`);
+    if (forgetThreshold !== null) throw new SsseError('BAD_ARGUMENT', `--epsilon-from: ε is either chosen by --forget-threshold or taken from ${earlier.file}, not both`);
+  }
+  /** ε when it is not chosen here: given, or an earlier run's calibration. */
+  const fixedEpsilon = config.epsilon ?? earlier?.epsilon ?? null;
   if (forgetThreshold !== null) {
     checkForgetThreshold(forgetThreshold);
     if (config.epsilon !== null) throw new SsseError('BAD_ARGUMENT', `--forget-threshold: ε is either given (--epsilon ${config.epsilon}) or chosen by the threshold, not both`);
     if ((config.calibrateTrials ?? 0) > 0) throw new SsseError('BAD_ARGUMENT', '--forget-threshold: choose ε by the threshold or by --calibrate-trials, not both');
   }
-  if (config.epsilon === null && config.verify !== 'retrain' && forgetThreshold === null) {
+  if (fixedEpsilon === null && config.verify !== 'retrain' && forgetThreshold === null) {
     throw new SsseError(
       'BAD_ARGUMENT',
       '--epsilon: choosing ε by a sweep needs --verify retrain; give --epsilon E to erase without retraining, or --forget-threshold τ for whole classes',
@@ -348,6 +365,23 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
 
     // θ*.
     const fingerprint = datasetFingerprint(dataset);
+    if (earlier) {
+      // Before any training: a calibration made for another setting is refused at once.
+      checkEarlierCalibration(earlier, {
+        fingerprint,
+        source: net.source,
+        p: net.p,
+        sgd: config.sgd,
+        fisherBatch: config.fisherBatch,
+        blockSize: config.blockSize,
+        blockOrder,
+        damping: config.damping,
+        trialKind: describeCalibrationKind(config.removal ?? null),
+      });
+      if (!earlier.trialSizes.includes(k)) {
+        config.log?.(`--epsilon-from: ε was calibrated on removals of ${[...new Set(earlier.trialSizes)].join(', ')} samples; this request removes ${k}`);
+      }
+    }
     const cache = config.cacheDir ? new ArtefactCache(config.cacheDir) : null;
     let t0 = performance.now();
     let thetaStar: Float32Array;
@@ -374,6 +408,8 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       }
     }
     const trainSeconds = seconds(t0);
+    const thetaStarSha256 = sha256Bytes(thetaStar);
+    if (earlier) checkEarlierThetaStar(earlier, thetaStarSha256);
 
     // The Fisher's rows at θ* and the removal gradient; then F̂⁻¹ block by block.
     t0 = performance.now();
@@ -405,7 +441,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     report(config, 'erase', 1, 1);
     throwIfCancelled(config, 'erasure');
 
-    const grid = config.epsilonGrid ?? (config.epsilon !== null ? [config.epsilon] : networkEpsilonGrid());
+    const grid = config.epsilonGrid ?? (fixedEpsilon !== null ? [fixedEpsilon] : networkEpsilonGrid());
 
     // Held-out calibration, before S's own retraining (which it never sees): each trial retrained
     // with the same seed, order (minus S_t) and settings, then swept over the grid.
@@ -476,13 +512,16 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     // The in-sample rule reads S's own retrained model: it decides when nothing else does, and is
     // reported beside the held-out and forget rules. The start of this function made sure that
     // without a given ε one of the three applies.
-    const inSample = config.epsilon === null && thetaRetrained !== null ? chooseEpsilon(sweep) : null;
+    const inSample = fixedEpsilon === null && thetaRetrained !== null ? chooseEpsilon(sweep) : null;
     const forget: ForgetChoice | null = forgetThreshold !== null ? chooseForgetEpsilon(sweep, forgetThreshold) : null;
     let epsilon: number;
     let rule: NetworkEraseSummary['epsilon_rule'];
     if (config.epsilon !== null) {
       epsilon = config.epsilon;
       rule = 'given';
+    } else if (earlier) {
+      epsilon = earlier.epsilon;
+      rule = 'calibrated_earlier';
     } else if (calibrated) {
       epsilon = calibrated.epsilon;
       rule = 'calibrated';
@@ -564,7 +603,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       sweep,
       training,
       retraining,
-      parameter_sha256: { star: sha256Bytes(thetaStar), hat: sha256Bytes(thetaHat), retrained: thetaRetrained ? sha256Bytes(thetaRetrained) : null },
+      parameter_sha256: { star: thetaStarSha256, hat: sha256Bytes(thetaHat), retrained: thetaRetrained ? sha256Bytes(thetaRetrained) : null },
       cache: { dir: config.cacheDir, theta_star: starCache },
       backend: backend.name,
       backend_provider: backend.provider,
@@ -588,6 +627,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
         result: resultAt(applied, hatEval),
       };
     }
+    if (earlier) summary.epsilon_from = epsilonFromRecord(earlier, k);
     if (forget && forgetClasses) summary.epsilon_forget = { ...forget, rule: FORGET_RULE, classes: forgetClasses };
     if ((calibrated || forget) && inSample) {
       const hat = hats.get(inSample.row.epsilon) as ModelEval;
