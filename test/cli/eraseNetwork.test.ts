@@ -277,6 +277,21 @@ test('--epsilon-from reuses an earlier calibration’s ε with nothing calibrate
   assert.match(t.err, new RegExp(`its θ\\* had SHA-256 0{64}, this run's θ\\* has ${earlier.parameter_sha256.star}`));
   assert.equal(fs.existsSync(bad), false);
 
+  // A model.json is known by its θ*, not its path: a copy elsewhere takes the same ε; the spec it came from does not.
+  const modelDir = path.join(root, 'model-a');
+  fs.mkdirSync(modelDir);
+  for (const name of ['erased_model.json', 'erased_model.weights.bin']) fs.copyFileSync(path.join(src, name), path.join(modelDir, name));
+  const fromFile = path.join(root, 'out-epsilon-file-src');
+  const calibratedFile = await run(['erase', '--model', path.join(modelDir, 'erased_model.json'), '--dataset', data, '--out', fromFile, '--remove-fraction', '0.1', '--calibrate-trials', '2', ...FAST]);
+  assert.equal(calibratedFile.code, 0, calibratedFile.err);
+  const movedDir = path.join(root, 'model-b');
+  fs.renameSync(modelDir, movedDir);
+  const moved = await run(['erase', '--model', path.join(movedDir, 'erased_model.json'), '--dataset', data, '--out', path.join(root, 'out-epsilon-moved'), '--remove-fraction', '0.1', '--removal-seed', '3', '--epsilon-from', path.join(fromFile, 'summary.json'), ...noSweep]);
+  assert.equal(moved.code, 0, moved.err);
+  const spec = await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', bad, '--remove-fraction', '0.1', '--epsilon-from', path.join(fromFile, 'summary.json'), ...noSweep]);
+  assert.equal(spec.code, 1);
+  assert.match(spec.err, /with model weights "file-as-theta-star", this run has "trained-here" \(--model, --model-weights\)/);
+
   // Files that are not an earlier calibration: named, with what is wrong.
   const given = path.join(root, 'out-epsilon-given');
   assert.equal((await run(['erase', '--model', 'mlp:4', '--dataset', data, '--out', given, '--remove-fraction', '0.1', '--epsilon', '0.1', '--verify', 'none', ...noSweep])).code, 0);

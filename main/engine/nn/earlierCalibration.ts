@@ -6,7 +6,7 @@
  * retraining. FILE is the earlier run's summary.json.
  *
  * Reuse is refused, naming FILE and the field, unless everything ε depends on is the same:
- * the data (fingerprint), the model (source and p), the SGD settings, the Fisher's rows (batch m),
+ * the data (fingerprint), the model (its spec, or for a model.json how its weights are used; and p), the SGD settings, the Fisher's rows (batch m),
  * blocks (size and order) and dampening, the calibration removals' kind, and in the end θ* itself
  * (its SHA-256, checked once θ* is trained or read from the cache).
  */
@@ -24,6 +24,9 @@ export interface EarlierCalibrationFile {
 /** What ε_cal depends on, as a run knows it before it trains. */
 export interface CalibrationSetting {
   fingerprint: string;
+  /** summary.json's model.weights: 'trained-here' (a spec), 'file-as-theta-star' or 'file-as-initial'. */
+  weights: string;
+  /** The spec, or the model.json's path: compared for specs only (a file's path may differ; θ*'s SHA-256 decides). */
   source: string;
   p: number;
   sgd: SgdConfig;
@@ -119,6 +122,7 @@ export function readEarlierCalibration(from: EarlierCalibrationFile): EarlierCal
     rule: stringField(file, summary, 'epsilon_calibration.rule'),
     setting: {
       fingerprint: stringField(file, summary, 'dataset.fingerprint'),
+      weights: stringField(file, summary, 'model.weights'),
       source: stringField(file, summary, 'model.source'),
       p: numberField(file, summary, 'model.p', (v) => Number.isSafeInteger(v) && v > 0, 'a whole number > 0'),
       sgd: sgd as unknown as SgdConfig,
@@ -150,7 +154,8 @@ export function checkEarlierCalibration(earlier: EarlierCalibration, here: Calib
     }
   };
   differs('the dataset fingerprint', '--dataset', there.fingerprint, here.fingerprint);
-  differs('the model', '--model', there.source, here.source);
+  differs('model weights', '--model, --model-weights', there.weights, here.weights);
+  if (here.weights === 'trained-here') differs('the model', '--model', there.source, here.source);
   differs('p =', '--model', there.p, here.p);
   for (const key of SGD_KEYS) differs(`sgd.${key} =`, SGD_OPTIONS[key], there.sgd[key], here.sgd[key]);
   differs('Fisher rows of m =', '--fisher-batch', there.fisherBatch, here.fisherBatch);

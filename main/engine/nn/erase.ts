@@ -246,6 +246,11 @@ function scaled(control: RunControl, index: number, count: number): RunControl {
   return out;
 }
 
+/** How a run's θ* relates to its model source, as summary.json's model.weights says it. */
+function modelWeights(source: NetworkSource): 'trained-here' | 'file-as-theta-star' | 'file-as-initial' {
+  return source.kind === 'spec' ? 'trained-here' : source.weights === 'trained' ? 'file-as-theta-star' : 'file-as-initial';
+}
+
 /** Builds or loads the network the config names, for this dataset. */
 export async function networkFor(dataset: Dataset, source: NetworkSource): Promise<{ net: Network; softmaxRemoved: boolean; sourceKey: unknown }> {
   const classes = dataset.numClasses;
@@ -369,6 +374,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       // Before any training: a calibration made for another setting is refused at once.
       checkEarlierCalibration(earlier, {
         fingerprint,
+        weights: modelWeights(config.source),
         source: net.source,
         p: net.p,
         sgd: config.sgd,
@@ -557,7 +563,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       model_kind: 'network',
       model: {
         source: net.source,
-        weights: config.source.kind === 'spec' ? 'trained-here' : config.source.weights === 'trained' ? 'file-as-theta-star' : 'file-as-initial',
+        weights: modelWeights(config.source),
         softmax_output_removed: softmaxRemoved,
         input_shape: net.inputShape,
         classes: net.numClasses,
