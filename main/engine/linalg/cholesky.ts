@@ -22,7 +22,42 @@ export function cholesky(a: Float64Array, d: number, what = 'matrix', out?: Floa
   if (out) for (let i = 0; i < d; i++) out.fill(0, i * d + i + 1, (i + 1) * d);
   for (let i = 0; i < d; i++) {
     const ri = i * d;
-    for (let j = 0; j <= i; j++) {
+    // Four entries of row i at a time: their dot products share the loads of l[i][k] and run as
+    // four independent chains (one chain waits on each subtraction). Each entry still subtracts
+    // l[i][k]·l[j][k] for k = 0, 1, …, j − 1 in that order, so the bits are those of the one-entry
+    // loop below, which finishes the row and its diagonal.
+    let j = 0;
+    for (; j + 4 <= i; j += 4) {
+      const r0 = j * d;
+      const r1 = r0 + d;
+      const r2 = r1 + d;
+      const r3 = r2 + d;
+      let s0 = a[ri + j] as number;
+      let s1 = a[ri + j + 1] as number;
+      let s2 = a[ri + j + 2] as number;
+      let s3 = a[ri + j + 3] as number;
+      for (let k = 0; k < j; k++) {
+        const lik = l[ri + k] as number;
+        s0 -= lik * (l[r0 + k] as number);
+        s1 -= lik * (l[r1 + k] as number);
+        s2 -= lik * (l[r2 + k] as number);
+        s3 -= lik * (l[r3 + k] as number);
+      }
+      const l0 = s0 / (l[r0 + j] as number);
+      l[ri + j] = l0;
+      s1 -= l0 * (l[r1 + j] as number);
+      const l1 = s1 / (l[r1 + j + 1] as number);
+      l[ri + j + 1] = l1;
+      s2 -= l0 * (l[r2 + j] as number);
+      s2 -= l1 * (l[r2 + j + 1] as number);
+      const l2 = s2 / (l[r2 + j + 2] as number);
+      l[ri + j + 2] = l2;
+      s3 -= l0 * (l[r3 + j] as number);
+      s3 -= l1 * (l[r3 + j + 1] as number);
+      s3 -= l2 * (l[r3 + j + 2] as number);
+      l[ri + j + 3] = s3 / (l[r3 + j + 3] as number);
+    }
+    for (; j <= i; j++) {
       const rj = j * d;
       let s = a[ri + j] as number;
       for (let k = 0; k < j; k++) s -= (l[ri + k] as number) * (l[rj + k] as number);
