@@ -680,6 +680,16 @@ function drawsOf(rem: RemovalResult): Draw[] {
   return [own, ...others];
 }
 
+/** A draw's sweep at one setting as a calibration curve (chooseCalibratedEpsilon's input). */
+function curveOf(x: NonNullable<Draw['perSetting'][number]>): CurvePoint[] {
+  return x.sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }));
+}
+
+/** A removal kind's name at the head of a section. */
+function kindTitle(key: Removal['key']): string {
+  return key === 'class' ? 'Whole class' : key === 'random' ? '1% at random' : '10% of a class';
+}
+
 /** S and those of its calibration removals whose sweeps are stored at every setting. */
 function judgedDraws(rem: RemovalResult): Draw[] {
   return drawsOf(rem).filter((d) => d.perSetting.every((x) => x !== null));
@@ -699,9 +709,7 @@ function judgeDraws(rem: RemovalResult, draws: Draw[], rule: DrawRule): (DrawVer
   const heldOut = (i: number, j: number): number | null => {
     const others = draws.filter((_, o) => o !== i).map((d) => d.perSetting[j]);
     if (others.length === 0 || others.some((x) => !x)) return null;
-    return chooseCalibratedEpsilon(
-      others.map((x) => (x as NonNullable<typeof x>).sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }))),
-    ).epsilon;
+    return chooseCalibratedEpsilon(others.map((x) => curveOf(x as NonNullable<typeof x>))).epsilon;
   };
   return draws.map((d, i) => d.perSetting.map((x, j) => (x ? judgeDraw(rem.key, x.sweep, x.star, x.retrained, rule, rule === 'held-out' ? heldOut(i, j) : null) : null)));
 }
@@ -742,7 +750,7 @@ function otherDrawsSection(r: Report): string[] {
             : rem.key === 'random'
               ? "SSSE.md's rule (largest γ_S)"
               : "SSSE.md's rule (γ_S undefined: smallest mean |Δ|)";
-      const title = rem.key === 'class' ? 'Whole class' : rem.key === 'random' ? '1% at random' : '10% of a class';
+      const title = kindTitle(rem.key);
       L.push(
         rem.key === 'class-part'
           ? `### ${title}, ${ruleName}: mean |Δ| at the rule's ε against θ*'s (no target)`
@@ -807,8 +815,7 @@ function subsets(n: number, size: number): number[][] {
 function trialCountLines(rem: RemovalResult, draws: Draw[], settingNames: string[], leaveOneOutMet: number | null): string[] {
   const L: string[] = [];
   if (draws.length < 3) return L;
-  const curveOf = (x: NonNullable<Draw['perSetting'][number]>) => x.sweep.map((row) => ({ epsilon: row.epsilon, mean_abs_accuracy_difference: row.mean_abs_accuracy_difference ?? Number.NaN }));
-  const title = rem.key === 'class' ? 'Whole class' : rem.key === 'random' ? '1% at random' : '10% of a class';
+  const title = kindTitle(rem.key);
   L.push(`### ${title}, held out with T calibration removals: every draw against every choice of T of the other ${draws.length - 1}`);
   L.push('');
   L.push(
@@ -878,7 +885,7 @@ function drawSummary(r: Report): string[] {
       const all = judgeDraws(rem, draws, rule).flat();
       return `${names[rule]} ${all.filter((v) => v?.met).length} of ${all.length}`;
     });
-    out.push(`- ${rem.key === 'class' ? 'Whole class' : '1% at random'} (${draws.length} draws × ${rem.configs.length} settings): ${parts.join('; ')}.`);
+    out.push(`- ${kindTitle(rem.key)} (${draws.length} draws × ${rem.configs.length} settings): ${parts.join('; ')}.`);
   }
   return out;
 }

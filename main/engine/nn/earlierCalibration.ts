@@ -47,7 +47,6 @@ export interface EarlierCalibration {
   trials: number;
   /** Their sizes k_t. */
   trialSizes: number[];
-  trialKind: string;
   rule: string;
   setting: CalibrationSetting;
   thetaStarSha256: string;
@@ -118,7 +117,6 @@ export function readEarlierCalibration(from: EarlierCalibrationFile): EarlierCal
     epsilon: numberField(file, summary, 'epsilon_calibration.epsilon', (v) => v >= 0, 'a number ≥ 0'),
     trials: trials.length,
     trialSizes,
-    trialKind: stringField(file, summary, 'epsilon_calibration.trial_kind'),
     rule: stringField(file, summary, 'epsilon_calibration.rule'),
     setting: {
       fingerprint: stringField(file, summary, 'dataset.fingerprint'),
@@ -177,5 +175,5 @@ export function checkEarlierThetaStar(earlier: EarlierCalibration, thetaStarSha2
 }
 
 export function epsilonFromRecord(earlier: EarlierCalibration, k: number): EpsilonFrom {
-  return { file: earlier.file, sha256: earlier.sha256, epsilon: earlier.epsilon, trials: earlier.trials, trial_k: earlier.trialSizes, k, trial_kind: earlier.trialKind, rule: earlier.rule };
+  return { file: earlier.file, sha256: earlier.sha256, epsilon: earlier.epsilon, trials: earlier.trials, trial_k: earlier.trialSizes, k, trial_kind: earlier.setting.trialKind, rule: earlier.rule };
 }
