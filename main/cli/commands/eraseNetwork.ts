@@ -60,6 +60,8 @@ network options (with --model):
   --fisher-method M       auto|woodbury|cholesky|sherman-morrison (default auto: Woodbury where
                           the block is wider than N, else Cholesky)
   --memory-budget GiB     memory the Fisher may use (default 80% of the memory available now)
+                          (--cache-dir keeps F̂⁻¹ for later requests on the model as G's columns
+                          and each block's factor: 4·N·p + 8·N²·blocks bytes where N < B)
   --retrain-seeds R       also retrain R times with seeds seed+1…seed+R for the spread
   --remove-class C        erase class C (all of it, or --class-fraction F of it)
   --remove-fraction F     erase a random fraction F of the training set
@@ -325,7 +327,7 @@ export function networkSummaryText(outcome: NetworkEraseOutcome, outDir: string,
   }
   const t = s.timings_s;
   lines.push(
-    `  time: train ${t.train}s${s.cache.theta_star === 'hit' ? ' (cached)' : ''}, Fisher ${t.fisher}s, erasure ${t.erase}s${t.retrain !== null ? `, retrain ${t.retrain}s` : ''}${t.retrain_spread !== null ? `, spread ${t.retrain_spread}s` : ''}${t.calibrate !== null ? `, calibration ${t.calibrate}s` : ''}`,
+    `  time: train ${t.train}s${s.cache.theta_star === 'hit' ? ' (cached)' : ''}, Fisher ${t.fisher}s${s.cache.fisher === 'hit' ? ' (cached)' : ''}, erasure ${t.erase}s${t.retrain !== null ? `, retrain ${t.retrain}s` : ''}${t.retrain_spread !== null ? `, spread ${t.retrain_spread}s` : ''}${t.calibrate !== null ? `, calibration ${t.calibrate}s` : ''}`,
     `Outputs in ${path.resolve(outDir)}: ${files.map((f) => f.name).join(', ')}`,
   );
   return `${lines.join('\n')}\n`;

@@ -176,7 +176,7 @@ export function blockColumns(G: FisherRows, c0: number, c1: number, order: Int32
 }
 
 /** v[π[c0 … c1−1]] (or v[c0 … c1−1] without π), float64. */
-function blockEntries(v: Float64Array, c0: number, c1: number, order: Int32Array | null): Float64Array {
+export function blockEntries(v: Float64Array, c0: number, c1: number, order: Int32Array | null): Float64Array {
   if (order === null) return v.subarray(c0, c1);
   const out = new Float64Array(c1 - c0);
   for (let t = 0; t < out.length; t++) out[t] = v[order[c0 + t] as number] as number;
@@ -230,6 +230,74 @@ function shifted(base: Float64Array, dim: number, scale: number, shift: number):
 }
 
 /**
+ * A block's F̂_b factored for one damping: what F̂_b⁻¹·v needs besides G_b. `matrix` is, by
+ * method, the N×N Cholesky factor of N·λ_F·I + G_b·G_bᵀ (woodbury), the b×b Cholesky factor of
+ * F̂_b (cholesky), or F̂_b⁻¹ itself (sherman-morrison); `dim` is its order.
+ */
+export interface BlockFactor {
+  method: BlockMethod;
+  damping: number;
+  dim: number;
+  matrix: Float64Array;
+}
+
+/** The order of a block's factor: N for woodbury, b otherwise. */
+export function factorDim(method: BlockMethod, N: number, b: number): number {
+  return method === 'woodbury' ? N : b;
+}
+
+function checkBlock(gb: Float32Array, N: number, b: number, what: string): void {
+  if (gb.length !== N * b) throw new SsseError('BAD_ARGUMENT', `solveBlock: ${what} has ${gb.length} values, expected ${N}×${b}`);
+}
+
+/**
+ * F̂_b factored for each damping (the expensive half of F̂_b⁻¹·v: the backend product and an
+ * O(dim³) factorization). `gb` is G_b (N×b row-major float32).
+ */
+export function factorBlock(gb: Float32Array, N: number, b: number, dampings: number[], method: BlockMethod, what = 'Fisher block'): BlockFactor[] {
+  checkBlock(gb, N, b, what);
+  for (const damping of dampings) checkBlockOptions(1, damping);
+  const dim = factorDim(method, N, b);
+  switch (method) {
+    case 'woodbury': {
+      const k = gram(gb, N, b, true);
+      return dampings.map((damping) => ({ method, damping, dim, matrix: cholesky(shifted(k, N, 1, N * damping), N, what) }));
+    }
+    case 'cholesky': {
+      const f = gram(gb, N, b, false);
+      return dampings.map((damping) => ({ method, damping, dim, matrix: cholesky(shifted(f, b, 1 / N, damping), b, what) }));
+    }
+    case 'sherman-morrison': {
+      const ones = new Float64Array(N).fill(1);
+      return dampings.map((damping) => ({ method, damping, dim, matrix: shermanMorrisonBlock(gb, N, b, ones, N, damping) }));
+    }
+  }
+}
+
+/**
+ * F̂_b⁻¹·v for each vector (length b) from G_b and the block's factor: O(N·b + dim²) per vector,
+ * the cheap half. The same arithmetic whether the factor was just computed or read back from a
+ * cache, so both give the same bits.
+ */
+export function applyBlockFactor(gb: Float32Array, N: number, b: number, factor: BlockFactor, vectors: Float64Array[], what = 'Fisher block'): Float64Array[] {
+  checkBlock(gb, N, b, what);
+  if (factor.dim !== factorDim(factor.method, N, b) || factor.matrix.length !== factor.dim * factor.dim) {
+    throw new SsseError('BAD_ARGUMENT', `applyBlockFactor: ${what}'s ${factor.method} factor is ${factor.matrix.length} values, expected ${factorDim(factor.method, N, b)}²`);
+  }
+  for (const v of vectors) {
+    if (v.length !== b) throw new SsseError('BAD_ARGUMENT', `solveBlock: a vector has ${v.length} entries, ${what} has ${b} parameters`);
+  }
+  switch (factor.method) {
+    case 'woodbury':
+      return vectors.map((v) => woodburyFinish(gb, N, b, v, choleskySolve(factor.matrix, N, rowsTimes(gb, N, b, v)), factor.damping));
+    case 'cholesky':
+      return vectors.map((v) => choleskySolve(factor.matrix, b, v));
+    case 'sherman-morrison':
+      return vectors.map((v) => matVec(factor.matrix, b, v));
+  }
+}
+
+/**
  * F̂_b⁻¹·v for one block and several dampings and vectors: result[d][v]. `gb` is G_b (N×b
  * row-major float32); each v has length b.
  */
@@ -242,35 +310,11 @@ export function solveBlock(
   method: BlockMethod,
   what = 'Fisher block',
 ): Float64Array[][] {
-  if (gb.length !== N * b) throw new SsseError('BAD_ARGUMENT', `solveBlock: ${what} has ${gb.length} values, expected ${N}×${b}`);
+  checkBlock(gb, N, b, what);
   for (const v of vectors) {
     if (v.length !== b) throw new SsseError('BAD_ARGUMENT', `solveBlock: a vector has ${v.length} entries, ${what} has ${b} parameters`);
   }
-  for (const damping of dampings) checkBlockOptions(1, damping);
-  switch (method) {
-    case 'woodbury': {
-      const k = gram(gb, N, b, true);
-      const projected = vectors.map((v) => rowsTimes(gb, N, b, v));
-      return dampings.map((damping) => {
-        const l = cholesky(shifted(k, N, 1, N * damping), N, what);
-        return vectors.map((v, i) => woodburyFinish(gb, N, b, v, choleskySolve(l, N, projected[i] as Float64Array), damping));
-      });
-    }
-    case 'cholesky': {
-      const f = gram(gb, N, b, false);
-      return dampings.map((damping) => {
-        const l = cholesky(shifted(f, b, 1 / N, damping), b, what);
-        return vectors.map((v) => choleskySolve(l, b, v));
-      });
-    }
-    case 'sherman-morrison': {
-      const ones = new Float64Array(N).fill(1);
-      return dampings.map((damping) => {
-        const inv = shermanMorrisonBlock(gb, N, b, ones, N, damping);
-        return vectors.map((v) => matVec(inv, b, v));
-      });
-    }
-  }
+  return factorBlock(gb, N, b, dampings, method, what).map((factor) => applyBlockFactor(gb, N, b, factor, vectors, what));
 }
 
 /**

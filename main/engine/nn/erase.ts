@@ -37,7 +37,8 @@ import {
   type CalibrationTrial,
   type CurvePoint,
 } from './calibrate.js';
-import { describePlan, planBlockFisher, solveBlockFisher, type BlockPlan, type NetworkFisherMethod } from './blockFisher.js';
+import { describePlan, planBlockFisher, type BlockPlan, type NetworkFisherMethod } from './blockFisher.js';
+import { fisherCacheKeys, solveBlockFisherCached, type FisherCacheState } from './fisherCache.js';
 import { checkForgetThreshold, chooseForgetEpsilon, FORGET_RULE, wholeClassesOf, type ForgetChoice } from './forgetRule.js';
 import { BLOCK_ORDERS, blockPermutation, DEFAULT_BLOCK_ORDER, describeBlockOrder, type BlockOrder } from './blockOrder.js';
 import {
@@ -54,7 +55,7 @@ import {
   type RetrainSpread,
   type SplitKey,
 } from './evaluate.js';
-import { fisherGroups, fisherRows, removalGradient, type FisherRows } from './gradients.js';
+import { fisherGroups, fisherRows, removalGradient } from './gradients.js';
 import { loadLayersModelFromFiles } from './loadModel.js';
 import { checkData, disposeNetwork, getParams, setParams, type Network, type ParamTensor } from './network.js';
 import { checkEarlierCalibration, checkEarlierThetaStar, epsilonFromRecord, readEarlierCalibration, type EarlierCalibrationFile, type EpsilonFrom } from './earlierCalibration.js';
@@ -178,7 +179,8 @@ export interface NetworkEraseSummary {
   training: { epoch_loss: number[] | null; steps: number | null };
   retraining: { epoch_loss: number[]; steps: number } | null;
   parameter_sha256: { star: string; hat: string; retrained: string | null };
-  cache: { dir: string | null; theta_star: 'hit' | 'miss' | 'off' };
+  /** θ* and F̂⁻¹ (its factored blocks and G's columns) read from the cache ('hit'), computed and stored ('miss'), or no cache ('off'). */
+  cache: { dir: string | null; theta_star: 'hit' | 'miss' | 'off'; fisher: FisherCacheState; fisher_columns: FisherCacheState; fisher_bytes: number | null };
   backend: string;
   backend_provider: string;
   timings_s: {
@@ -417,11 +419,9 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     const thetaStarSha256 = sha256Bytes(thetaStar);
     if (earlier) checkEarlierThetaStar(earlier, thetaStarSha256);
 
-    // The Fisher's rows at θ* and the removal gradient; then F̂⁻¹ block by block.
-    t0 = performance.now();
+    // The removal gradient; then F̂⁻¹ block by block, from the cache where this model's F̂⁻¹ is
+    // stored, else from the Fisher's rows at θ* (and stored for the next request).
     setParams(net, thetaStar);
-    let G: FisherRows | null = await fisherRows(net, data, groups, config.fisherBatch, config);
-    let fisherSeconds = seconds(t0);
     t0 = performance.now();
     const gradient = await removalGradient(net, data, removed, config.sgd.l2, thetaStar, config);
     const eraseSeconds = seconds(t0);
@@ -429,21 +429,45 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     const trialGradients: Float64Array[] = [];
     for (const draw of draws) trialGradients.push(await removalGradient(net, data, draw.rows, config.sgd.l2, thetaStar, config));
     t0 = performance.now();
-    const solved = await solveBlockFisher(G, [gradient, ...trialGradients], {
+    const fisherSolve = await solveBlockFisherCached([gradient, ...trialGradients], {
       ...config,
+      cache,
+      keys: fisherCacheKeys(
+        {
+          engineVersion: ENGINE_VERSION,
+          thetaStarSha256,
+          fingerprint,
+          source: sourceKey,
+          fisherBatch: config.fisherBatch,
+          seed: config.sgd.seed,
+          N: plan.N,
+          p: net.p,
+          blockSize: config.blockSize,
+          blockOrder,
+          backend: backend.name,
+        },
+        config.damping,
+        config.fisherMethod,
+      ),
+      N: plan.N,
+      p: net.p,
       blockSize: config.blockSize,
-      dampings: [config.damping],
+      damping: config.damping,
       method: config.fisherMethod,
       order: blockPermutation(net.params, blockOrder),
+      // G is the largest allocation of the run: it lives only inside the block pass.
+      rows: () => {
+        setParams(net, thetaStar);
+        return fisherRows(net, data, groups, config.fisherBatch, config);
+      },
     });
-    G = null; // G is the largest allocation of the run: let it go before retraining
-    const directions = (solved[0] as Float64Array[]).map((u, v) => {
+    const directions = fisherSolve.solved.map((u, v) => {
       const kv = v === 0 ? k : (draws[v - 1]?.rows.length as number);
       for (let i = 0; i < u.length; i++) u[i] = (u[i] as number) / (n - kv);
       return u;
     });
     const direction = directions[0] as Float64Array;
-    fisherSeconds += seconds(t0);
+    const fisherSeconds = seconds(t0);
     report(config, 'erase', 1, 1);
     throwIfCancelled(config, 'erasure');
 
@@ -610,7 +634,13 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       training,
       retraining,
       parameter_sha256: { star: thetaStarSha256, hat: sha256Bytes(thetaHat), retrained: thetaRetrained ? sha256Bytes(thetaRetrained) : null },
-      cache: { dir: config.cacheDir, theta_star: starCache },
+      cache: {
+        dir: config.cacheDir,
+        theta_star: starCache,
+        fisher: fisherSolve.factors,
+        fisher_columns: fisherSolve.columns,
+        fisher_bytes: cache ? fisherSolve.bytes : null,
+      },
       backend: backend.name,
       backend_provider: backend.provider,
       timings_s: {

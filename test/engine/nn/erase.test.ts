@@ -66,7 +66,7 @@ test('a whole-class erasure on a network: every figure of summary.json, ε by th
   assert.equal(tf.memory().numTensors, before, 'nothing but the network’s own weights was left, and they are gone');
 });
 
-test('a random removal chooses ε by the largest γ_S; θ* comes from the cache the second time', async () => {
+test('a random removal chooses ε by the largest γ_S; θ* and F̂⁻¹ come from the cache the second time, with θ̂ to the bit', async () => {
   const ds = dataset();
   const removed = randomRemoval(90, 9, 3);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-nn-cache-'));
@@ -77,8 +77,21 @@ test('a random removal chooses ε by the largest γ_S; θ* comes from the cache 
     disposeNetwork(second.net);
     assert.equal(first.summary.cache.theta_star, 'miss');
     assert.equal(second.summary.cache.theta_star, 'hit');
+    assert.deepEqual([first.summary.cache.fisher, first.summary.cache.fisher_columns], ['miss', 'miss']);
+    assert.deepEqual([second.summary.cache.fisher, second.summary.cache.fisher_columns], ['hit', 'hit']);
+    // Columns 30×99 float32; factors: two Woodbury blocks (30² each) and a Cholesky block of 19 (19²), float64.
+    assert.equal(second.summary.cache.fisher_bytes, 4 * 30 * 99 + 8 * (2 * 30 * 30 + 19 * 19));
     assert.deepEqual(second.thetaStar, first.thetaStar);
+    assert.equal(second.summary.parameter_sha256.hat, first.summary.parameter_sha256.hat, 'θ̂ from the stored F̂⁻¹ has the same bits');
     assert.deepEqual(second.thetaHat, first.thetaHat);
+    // Another damping: the stored columns serve it, its factors are computed and stored.
+    const third = await eraseNetwork(ds, removed, config({ cacheDir, damping: 1e-2 }));
+    disposeNetwork(third.net);
+    assert.deepEqual([third.summary.cache.fisher, third.summary.cache.fisher_columns], ['miss', 'hit']);
+    const uncached = await eraseNetwork(ds, removed, config({ cacheDir: null, damping: 1e-2 }));
+    disposeNetwork(uncached.net);
+    assert.deepEqual([uncached.summary.cache.fisher, uncached.summary.cache.fisher_bytes], ['off', null]);
+    assert.equal(third.summary.parameter_sha256.hat, uncached.summary.parameter_sha256.hat);
     const s = first.summary;
     if (s.sweep.some((r) => r.gamma_S !== null)) {
       assert.equal(s.epsilon_rule, 'max_gamma_S');

@@ -1,0 +1,242 @@
+/**
+ * A network's F̂⁻¹ computed once per model and stored (SSSE.md: "F̂⁻¹ is computed once per model
+ * and stored; each erasure request then costs one matrix–vector product per block").
+ *
+ * For a network N < B, so F̂_b⁻¹ is kept in its Woodbury form rather than as B×B matrices: two
+ * cache entries (cache.ts), read and written block by block, never whole in memory:
+ *
+ * - `nn-fisher-columns`: G_b (N×b float32) of every block, in the block order. It depends on θ*,
+ *   the data, the network, the mini-batches (m and the seed), the block size and order, the backend.
+ * - `nn-fisher-factors`: every block's factor (blockFisher.ts BlockFactor: the N×N Cholesky factor
+ *   of N·λ_F·I + G_b·G_bᵀ, or the b×b factor of F̂_b where N ≥ b), float64, for one damping and
+ *   method, keyed by the columns entry's key.
+ *
+ * Applying a stored factor runs the same arithmetic (applyBlockFactor) as applying a fresh one, so
+ * an erasure from the cache gives θ̂ to the bit. A missing, damaged or mismatched entry is rebuilt
+ * (a miss), never trusted; a cache that cannot be written (a full disk) costs the stored copy, not
+ * the erasure.
+ */
+import type { ArtefactCache, CacheWriter, EntryReader } from '../cache.js';
+import { SsseError } from '../errors.js';
+import { sha256Json } from '../hash.js';
+import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
+import { applyBlockFactor, blockColumns, blockEntries, blockMethod, factorBlock, factorDim, formatBytes, type BlockFactor, type BlockMethod, type NetworkFisherMethod } from './blockFisher.js';
+import type { FisherRows } from './gradients.js';
+
+export type FisherCacheState = 'hit' | 'miss' | 'off';
+
+/** What identifies G's columns: everything G at θ* depends on, and how it is cut into blocks. */
+export interface FisherColumnsIdentity {
+  engineVersion: string;
+  thetaStarSha256: string;
+  /** The training data's fingerprint. */
+  fingerprint: string;
+  /** The network (its spec, or its file's SHA-256 and how its weights are used), as JSON. */
+  source: unknown;
+  fisherBatch: number;
+  seed: number;
+  N: number;
+  p: number;
+  blockSize: number;
+  blockOrder: string;
+  backend: string;
+}
+
+export interface FisherCacheKeys {
+  columns: string;
+  factors: string;
+}
+
+export function fisherCacheKeys(id: FisherColumnsIdentity, damping: number, method: NetworkFisherMethod): FisherCacheKeys {
+  const columns = sha256Json({ kind: 'nn-fisher-columns', ...id });
+  return { columns, factors: sha256Json({ kind: 'nn-fisher-factors', columns, damping, method }) };
+}
+
+interface ColumnsMeta {
+  N: number;
+  p: number;
+  blockSize: number;
+  blocks: number;
+}
+
+interface FactorsMeta extends ColumnsMeta {
+  damping: number;
+  methods: BlockMethod[];
+}
+
+export interface CachedSolveOptions extends RunControl {
+  cache: ArtefactCache | null;
+  keys: FisherCacheKeys;
+  N: number;
+  p: number;
+  blockSize: number;
+  damping: number;
+  method: NetworkFisherMethod;
+  /** π (blockOrder.ts), or null for consecutive slices. */
+  order: Int32Array | null;
+  /** G at θ*, computed only when the columns are not stored. */
+  rows: () => Promise<FisherRows>;
+  log?: (line: string) => void;
+}
+
+export interface CachedSolve {
+  /** F̂⁻¹·v for each vector (length p, θ's order). */
+  solved: Float64Array[];
+  columns: FisherCacheState;
+  factors: FisherCacheState;
+  /** Bytes of the two entries' arrays (what a hit reads, a miss writes). */
+  bytes: number;
+}
+
+/** A stored entry that fails its checks mid-way: the whole solve starts again as a miss. */
+class Damaged extends Error {}
+
+function blockRange(bi: number, blockSize: number, p: number): [number, number] {
+  const c0 = bi * blockSize;
+  return [c0, Math.min(p, c0 + blockSize)];
+}
+
+function sameMeta(a: ColumnsMeta, b: ColumnsMeta): boolean {
+  return a.N === b.N && a.p === b.p && a.blockSize === b.blockSize && a.blocks === b.blocks;
+}
+
+/**
+ * F̂⁻¹·v for one damping, block by block, through the cache: each block's columns and factor are
+ * read when stored and intact, else computed (G only if some columns are missing) and written.
+ */
+export async function solveBlockFisherCached(vectors: Float64Array[], options: CachedSolveOptions): Promise<CachedSolve> {
+  try {
+    return await attempt(vectors, options, true);
+  } catch (e) {
+    if (!(e instanceof Damaged)) throw e;
+    options.log?.(`${options.cache?.dir ?? ''}: the stored F̂⁻¹ is damaged (${e.message}); rebuilding it`);
+    return attempt(vectors, options, false);
+  }
+}
+
+async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStored: boolean): Promise<CachedSolve> {
+  const { N, p, blockSize, damping, order, cache } = o;
+  for (const v of vectors) {
+    if (v.length !== p) throw new SsseError('BAD_ARGUMENT', `solveBlockFisherCached: a vector has ${v.length} entries, expected p = ${p}`);
+  }
+  const blocks = Math.ceil(p / blockSize);
+  const sizes = Array.from({ length: blocks }, (_, bi) => {
+    const [c0, c1] = blockRange(bi, blockSize, p);
+    return c1 - c0;
+  });
+  const methods = sizes.map((b) => blockMethod(o.method, N, b));
+  const meta: ColumnsMeta = { N, p, blockSize, blocks };
+  const factorsMeta: FactorsMeta = { ...meta, damping, methods };
+
+  let columnsIn: EntryReader<ColumnsMeta> | null = null;
+  let factorsIn: EntryReader<FactorsMeta> | null = null;
+  let columnsOut: CacheWriter | null = null;
+  let factorsOut: CacheWriter | null = null;
+  let G: FisherRows | null = null;
+  const bytes = sizes.reduce((s, b, bi) => s + 4 * N * b + 8 * factorDim(methods[bi] as BlockMethod, N, b) ** 2, 0);
+  const dropWriters = (why: unknown): void => {
+    columnsOut?.abort();
+    factorsOut?.abort();
+    o.log?.(`${cache?.dir ?? ''}: F̂⁻¹ not stored (${why instanceof Error ? why.message : String(why)}); this erasure goes on without it`);
+    columnsOut = null;
+    factorsOut = null;
+  };
+  try {
+    if (cache && readStored) {
+      columnsIn = cache.open<ColumnsMeta>('nn-fisher-columns', o.keys.columns);
+      if (columnsIn && (columnsIn.dtype !== 'float32' || !sameMeta(columnsIn.meta, meta) || columnsIn.lengths.some((l, bi) => l !== N * (sizes[bi] as number)))) {
+        columnsIn.close();
+        columnsIn = null;
+      }
+      factorsIn = cache.open<FactorsMeta>('nn-fisher-factors', o.keys.factors);
+      if (
+        factorsIn &&
+        (factorsIn.dtype !== 'float64' ||
+          !sameMeta(factorsIn.meta, meta) ||
+          factorsIn.meta.damping !== damping ||
+          factorsIn.meta.methods.some((m, bi) => m !== methods[bi]) ||
+          factorsIn.lengths.some((l, bi) => l !== factorDim(methods[bi] as BlockMethod, N, sizes[bi] as number) ** 2))
+      ) {
+        factorsIn.close();
+        factorsIn = null;
+      }
+    }
+    if (cache) {
+      try {
+        if (!columnsIn) columnsOut = cache.writer('nn-fisher-columns', o.keys.columns, meta, 'float32', sizes.map((b) => N * b));
+        if (!factorsIn) {
+          factorsOut = cache.writer(
+            'nn-fisher-factors',
+            o.keys.factors,
+            factorsMeta,
+            'float64',
+            sizes.map((b, bi) => factorDim(methods[bi] as BlockMethod, N, b) ** 2),
+          );
+        }
+      } catch (e) {
+        dropWriters(e);
+      }
+    }
+    if (!columnsIn) G = await o.rows();
+    const out = vectors.map(() => new Float64Array(p));
+    report(o, 'fisher', 0, blocks);
+    for (let bi = 0; bi < blocks; bi++) {
+      throwIfCancelled(o, 'fisher');
+      const [c0, c1] = blockRange(bi, blockSize, p);
+      const b = c1 - c0;
+      const what = `Fisher block ${bi} (${order === null ? 'parameters' : 'blocked positions'} ${c0}–${c1 - 1})`;
+      let gb: Float32Array;
+      if (columnsIn) {
+        const read = columnsIn.readArray(bi);
+        if (!(read instanceof Float32Array)) throw new Damaged(`the columns of block ${bi} fail their checksum`);
+        gb = read;
+      } else {
+        gb = blockColumns(G as FisherRows, c0, c1, order);
+      }
+      let factor: BlockFactor;
+      if (factorsIn) {
+        const read = factorsIn.readArray(bi);
+        if (!(read instanceof Float64Array)) throw new Damaged(`the factor of block ${bi} fails its checksum`);
+        factor = { method: methods[bi] as BlockMethod, damping, dim: factorDim(methods[bi] as BlockMethod, N, b), matrix: read };
+      } else {
+        [factor] = factorBlock(gb, N, b, [damping], methods[bi] as BlockMethod, what) as [BlockFactor];
+      }
+      try {
+        columnsOut?.put(bi, gb);
+        factorsOut?.put(bi, factor.matrix);
+      } catch (e) {
+        dropWriters(e);
+      }
+      const parts = applyBlockFactor(gb, N, b, factor, vectors.map((v) => blockEntries(v, c0, c1, order)), what);
+      parts.forEach((x, vi) => {
+        const target = out[vi] as Float64Array;
+        if (order === null) target.set(x, c0);
+        else for (let t = 0; t < b; t++) target[order[c0 + t] as number] = x[t] as number;
+      });
+      report(o, 'fisher', bi + 1, blocks);
+      await yieldToEventLoop();
+    }
+    G = null;
+    let stored = false;
+    if (columnsOut || factorsOut) {
+      try {
+        (columnsOut as CacheWriter | null)?.commit();
+        columnsOut = null;
+        (factorsOut as CacheWriter | null)?.commit();
+        factorsOut = null;
+        stored = true;
+      } catch (e) {
+        dropWriters(e);
+      }
+    }
+    if (stored) o.log?.(`F̂⁻¹ (blocks of ${blockSize}, λ_F = ${damping}) stored in ${cache?.dir ?? ''} (${formatBytes(bytes)} with its columns)`);
+    const state = (hit: boolean): FisherCacheState => (cache ? (hit ? 'hit' : 'miss') : 'off');
+    return { solved: out, columns: state(columnsIn !== null), factors: state(factorsIn !== null), bytes };
+  } finally {
+    // Cancelled, failed or damaged: nothing half-written is published.
+    (columnsOut as CacheWriter | null)?.abort();
+    (factorsOut as CacheWriter | null)?.abort();
+    (columnsIn as EntryReader<ColumnsMeta> | null)?.close();
+    (factorsIn as EntryReader<FactorsMeta> | null)?.close();
+  }
+}
