@@ -1,0 +1,134 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { machine, mb, secs, timing, type Timing } from './measure.js';
+
+/**
+ * `npm run bench` (second part), or alone `node dist/bench/network.js` after `npm run build`: a
+ * network erasure request (`ssse erase --model mlp:128`, 1% at random, a given ε, no retraining)
+ * when θ* is stored but F̂⁻¹ is not (the first request on a model: G at θ*, every block's Gram
+ * matrix and factor, all written to the cache) against when both are stored (every later request:
+ * each block's columns and factor read back and applied). The two kinds of run alternate, so that
+ * the machine's load hits both alike; θ̂ must come out with the same bits from both, or the
+ * benchmark fails. Writes bench/results-network.json.
+ *
+ * Environment: BENCH_QUICK=1 one run each (a smoke test), to bench/results-network.quick.json;
+ * BENCH_FASHION_DIR overrides /usr/share/datasets/fashion-mnist (absent: the bundled 3,000 images).
+ */
+
+const QUICK = process.env['BENCH_QUICK'] === '1';
+const RUNS = QUICK ? 1 : 3;
+const ROOT = path.resolve(__dirname, '..', '..');
+const EPSILON = 0.05;
+
+function log(message: string): void {
+  process.stderr.write(`[bench:network] ${message}\n`);
+}
+
+interface Run {
+  wall_s: number;
+  fisher_s: number;
+  max_rss_bytes: number | null;
+  fisher_cache: string;
+  theta_hat_sha256: string;
+}
+
+function erase(args: string[], out: string, cacheDir: string): Run {
+  const child = path.join(ROOT, 'dist', 'bench', 'e2eChild.js');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [child, 'erase', ...args, '--out', out, '--cache-dir', cacheDir], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64e6 });
+  const wall = (performance.now() - t0) / 1e3;
+  if (r.status !== 0) throw new Error(`ssse erase ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const m = /BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr);
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
+    timings_s: { fisher: number };
+    cache: { fisher: string };
+    parameter_sha256: { hat: string };
+  };
+  return {
+    wall_s: wall,
+    fisher_s: summary.timings_s.fisher,
+    max_rss_bytes: m ? Number(m[1]) * 1024 : null,
+    fisher_cache: summary.cache.fisher,
+    theta_hat_sha256: summary.parameter_sha256.hat,
+  };
+}
+
+function summarize(runs: Run[]): { wall: Timing; fisher: Timing; max_rss_bytes: number | null } {
+  return {
+    wall: timing(runs.map((r) => r.wall_s)),
+    fisher: timing(runs.map((r) => r.fisher_s)),
+    max_rss_bytes: Math.max(...runs.map((r) => r.max_rss_bytes ?? 0)) || null,
+  };
+}
+
+function main(): void {
+  const fashion = process.env['BENCH_FASHION_DIR'] ?? '/usr/share/datasets/fashion-mnist';
+  const [dataset, limit, what] = fs.existsSync(fashion)
+    ? [fashion, 10_000, `${fashion}, first 10,000 training images`]
+    : [path.join(ROOT, 'data', 'fashion-mnist-3k'), 3000, 'bundled 3,000 images'];
+  const args = ['--model', 'mlp:128', '--dataset', dataset, '--limit-train', String(limit), '--remove-fraction', '0.01', '--epsilon', String(EPSILON), '--verify', 'none', '--overwrite'];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssse-bench-network-'));
+  try {
+    log(`${what}: training θ* and storing F̂⁻¹ once`);
+    const primed = path.join(tmp, 'cache');
+    const prime = erase(args, path.join(tmp, 'prime'), primed);
+    const starEntries = fs.readdirSync(primed).filter((f) => f.startsWith('nn-theta-star-'));
+    if (starEntries.length !== 1) throw new Error(`expected one stored θ*, found ${starEntries.length}`);
+    const first: Run[] = [];
+    const later: Run[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      // The first request on a model: θ* stored, F̂⁻¹ not (a cache holding θ* alone).
+      const fresh = path.join(tmp, `fresh${r}`);
+      fs.mkdirSync(fresh);
+      fs.copyFileSync(path.join(primed, starEntries[0] as string), path.join(fresh, starEntries[0] as string));
+      first.push(erase(args, path.join(tmp, `first${r}`), fresh));
+      fs.rmSync(fresh, { recursive: true, force: true });
+      log(`run ${r + 1}: first request ${secs(first.at(-1)?.wall_s)} (Fisher ${secs(first.at(-1)?.fisher_s)})`);
+      later.push(erase(args, path.join(tmp, `later${r}`), primed));
+      log(`run ${r + 1}: later request ${secs(later.at(-1)?.wall_s)} (Fisher ${secs(later.at(-1)?.fisher_s)})`);
+    }
+    for (const run of [...first, ...later]) {
+      if (run.theta_hat_sha256 !== prime.theta_hat_sha256) throw new Error('θ̂ differs between a stored and a freshly built F̂⁻¹');
+    }
+    if (first.some((r) => r.fisher_cache !== 'miss') || later.some((r) => r.fisher_cache !== 'hit')) throw new Error('the cache did not miss and hit as arranged');
+    const a = summarize(first);
+    const b = summarize(later);
+    const entryBytes = fs.readdirSync(primed).reduce((s, f) => s + (f.startsWith('nn-fisher-') ? fs.statSync(path.join(primed, f)).size : 0), 0);
+    const result = {
+      generated: new Date().toISOString(),
+      quick: QUICK,
+      machine: machine(),
+      request: `ssse erase ${args.join(' ')}`.replace(dataset, what),
+      definitions: {
+        first: 'θ* stored, F̂⁻¹ not: G at θ*, every block factored, the cache entries written',
+        later: 'θ* and F̂⁻¹ stored: each block read back (CRC-32 checked) and applied',
+        wall: 'the whole ssse process, start to exit, median of the runs',
+        fisher: "summary.json's timings_s.fisher, median of the runs",
+      },
+      stored_fisher_bytes: entryBytes,
+      first: { ...a, runs: first },
+      later: { ...b, runs: later },
+      ratios: { wall_first_over_later: a.wall.median_s / b.wall.median_s, fisher_first_over_later: a.fisher.median_s / b.fisher.median_s },
+      theta_hat_identical: true,
+    };
+    const file = path.join(ROOT, 'bench', QUICK ? 'results-network.quick.json' : 'results-network.json');
+    fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(
+      [
+        '',
+        `network erasure request (${what}, mlp:128, 1% at random, ε = ${EPSILON}, --verify none), ${RUNS} run(s) each, alternating:`,
+        `  first request (builds and stores F̂⁻¹):  wall ${secs(a.wall.median_s)}, Fisher ${secs(a.fisher.median_s)}, peak RSS ${mb(a.max_rss_bytes)}`,
+        `  later request (reads F̂⁻¹):              wall ${secs(b.wall.median_s)}, Fisher ${secs(b.fisher.median_s)}, peak RSS ${mb(b.max_rss_bytes)}`,
+        `  ratio first / later: wall ${result.ratios.wall_first_over_later.toFixed(1)}×, Fisher ${result.ratios.fisher_first_over_later.toFixed(1)}×; stored F̂⁻¹ ${mb(entryBytes)}; θ̂ identical`,
+        `Written ${file}`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main();
