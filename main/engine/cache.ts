@@ -103,6 +103,40 @@ export interface EntryReader<M> {
   close(): void;
 }
 
+/** Whether process `pid` is alive (signal 0 checks without sending; EPERM: alive, not ours). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes `<file>.tmp-<pid>-<time>` files whose writer process is gone: an entry being written
+ * when its process was killed. A live writer's file (another request at work) is left alone.
+ */
+export function removeOrphans(file: string): string[] {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.tmp-`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-\d+$/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || alive(pid)) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 export class ArtefactCache {
   constructor(readonly dir: string) {}
 
@@ -294,10 +328,12 @@ export class ArtefactCache {
    * in memory. The header is written last, into room reserved for its largest possible size
    * (padded with spaces, which JSON allows, so that the payload also starts 8-byte aligned); the
    * payload's SHA-256 is computed by reading it back from the file. Until `commit` the entry
-   * lives under a temporary name, which `abort` (or a killed process) leaves unpublished.
+   * lives under a temporary name, which `abort` (or a killed process) leaves unpublished. What a
+   * killed process left of the same entry (a network's F̂⁻¹ is most of a GB) is removed here.
    */
   writer<M>(kind: string, key: string, meta: M, dtype: 'float32' | 'float64', lengths: number[]): CacheWriter {
     fs.mkdirSync(this.dir, { recursive: true });
+    removeOrphans(this.file(kind, key));
     const width = dtype === 'float32' ? 4 : 8;
     const headerFor = (sha256: string, crcs: number[]): string =>
       JSON.stringify({ magic: MAGIC, dtype, lengths, sha256, array_crc32: crcs, meta } satisfies Header<M>);

@@ -1,10 +1,11 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { ArtefactCache, crc32, crc32Table } from '../../main/engine/cache.js';
+import { ArtefactCache, crc32, crc32Table, removeOrphans } from '../../main/engine/cache.js';
 import { sha256Bytes } from '../../main/engine/hash.js';
 
 const made: string[] = [];
@@ -201,5 +202,22 @@ describe('ArtefactCache.writer: entries written array by array', () => {
     assert.throws(() => wrong.put(1, Float32Array.of(1, 2)), /array 1 does not match/);
     wrong.abort();
     assert.deepEqual(fs.readdirSync(dir).sort(), ['theta-t.bin'], 'nothing else, not even a temporary file');
+  });
+
+  test('what a killed writer left of an entry is removed when the entry is written next; a live writer’s file is left alone', () => {
+    const dir = tempDir();
+    const cache = new ArtefactCache(dir);
+    // A process that has exited: its pid is free (reused by another process only after a wrap-around).
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const orphan = `fisher-k.bin.tmp-${gone}-1700000000000`;
+    const live = `fisher-k.bin.tmp-${process.pid}-1700000000000`;
+    const other = `fisher-other.bin.tmp-${gone}-1700000000000`;
+    for (const name of [orphan, live, other]) fs.writeFileSync(path.join(dir, name), 'half-written');
+    assert.deepEqual(removeOrphans(path.join(dir, 'fisher-k.bin')), [orphan]);
+    fs.writeFileSync(path.join(dir, orphan), 'half-written');
+    const w = cache.writer('fisher', 'k', null, 'float32', [1]);
+    w.put(0, Float32Array.of(1));
+    w.commit();
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['fisher-k.bin', live, other].sort(), 'the entry’s orphan is gone; another entry’s is not this writer’s business');
   });
 });
