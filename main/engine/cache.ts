@@ -144,6 +144,20 @@ export class ArtefactCache {
     return path.join(this.dir, `${kind}-${key}.bin`);
   }
 
+  /**
+   * Bytes free for this user on the disk that holds the cache (the directory is created first),
+   * or null where the platform cannot tell.
+   */
+  freeBytes(): number | null {
+    try {
+      fs.mkdirSync(this.dir, { recursive: true });
+      const s = fs.statfsSync(this.dir);
+      return s.bavail * s.bsize;
+    } catch {
+      return null;
+    }
+  }
+
   has(kind: string, key: string): boolean {
     return fs.existsSync(this.file(kind, key));
   }

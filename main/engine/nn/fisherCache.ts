@@ -13,8 +13,8 @@
  *
  * Applying a stored factor runs the same arithmetic (applyBlockFactor) as applying a fresh one, so
  * an erasure from the cache gives θ̂ to the bit. A missing, damaged or mismatched entry is rebuilt
- * (a miss), never trusted; a cache that cannot be written (a full disk) costs the stored copy, not
- * the erasure.
+ * (a miss), never trusted; a cache that cannot be written (no room: less than SPARE_DISK_BYTES
+ * would be left; or an error) costs the stored copy, not the erasure.
  */
 import type { ArtefactCache, CacheWriter, EntryReader } from '../cache.js';
 import { SsseError } from '../errors.js';
@@ -87,6 +87,9 @@ export interface CachedSolve {
   /** Bytes of the two entries' arrays (what a hit reads, a miss writes). */
   bytes: number;
 }
+
+/** Disk space a stored F̂⁻¹ must leave free. */
+export const SPARE_DISK_BYTES = 2 ** 30;
 
 /** A stored entry that fails its checks mid-way: the whole solve starts again as a miss. */
 class Damaged extends Error {}
@@ -161,7 +164,20 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
         factorsIn = null;
       }
     }
-    if (cache) {
+    // What would be written, against the disk: a cache never fills it (the audit store may share it).
+    const toWrite = sizes.reduce(
+      (s, b, bi) => s + (columnsIn ? 0 : 4 * N * b) + (factorsIn ? 0 : 8 * factorDim(methods[bi] as BlockMethod, N, b) ** 2),
+      0,
+    );
+    const free = cache && toWrite > 0 ? cache.freeBytes() : null;
+    const room = free === null || free - toWrite >= SPARE_DISK_BYTES;
+    if (cache && !room) {
+      o.log?.(
+        `${cache.dir}: F̂⁻¹ not stored: it needs ${formatBytes(toWrite)} and the disk has ${formatBytes(free ?? 0)} free ` +
+          `(${formatBytes(SPARE_DISK_BYTES)} is kept spare); this erasure goes on without it`,
+      );
+    }
+    if (cache && room) {
       try {
         if (!columnsIn) columnsOut = cache.writer('nn-fisher-columns', o.keys.columns, meta, 'float32', sizes.map((b) => N * b));
         if (!factorsIn) {

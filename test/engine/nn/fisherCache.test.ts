@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../main/engine/backend.js';
 import { ArtefactCache } from '../../../main/engine/cache.js';
 import { applyBlockFactor, factorBlock, solveBlock, solveBlockFisher } from '../../../main/engine/nn/blockFisher.js';
-import { fisherCacheKeys, solveBlockFisherCached, type CachedSolveOptions, type FisherColumnsIdentity } from '../../../main/engine/nn/fisherCache.js';
+import { fisherCacheKeys, solveBlockFisherCached, SPARE_DISK_BYTES, type CachedSolveOptions, type FisherColumnsIdentity } from '../../../main/engine/nn/fisherCache.js';
 import type { FisherRows } from '../../../main/engine/nn/gradients.js';
 import type { ProgressEvent } from '../../../main/engine/progress.js';
 import { gaussian } from '../../helpers/reference.js';
@@ -196,6 +196,29 @@ test('a cache that cannot be written costs the stored copy, not the erasure', as
     bitsEqual(out.solved, reference as Float64Array[], 'unstored');
     assert.match(logs.join('\n'), /F̂⁻¹ not stored \(.*\); this erasure goes on without it/);
     assert.deepEqual(fs.readdirSync(dir), ['not-a-directory']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('no room on the disk (less than 1 GiB would be left): F̂⁻¹ is not stored, nothing is written, the erasure goes on', async () => {
+  const dir = tempDir();
+  try {
+    class NearlyFull extends ArtefactCache {
+      override freeBytes(): number {
+        return SPARE_DISK_BYTES + 1000; // the entries take 1.5 KiB
+      }
+    }
+    const G = rows(12);
+    const v = vectors(13);
+    const logs: string[] = [];
+    const out = await solveBlockFisherCached(v, options(new NearlyFull(dir), G, 1e-3, { log: (l) => logs.push(l) }));
+    const [reference] = await solveBlockFisher(G, v, { blockSize: B, dampings: [1e-3], method: 'auto', order: ORDER });
+    bitsEqual(out.solved, reference as Float64Array[], 'unstored');
+    assert.deepEqual([out.columns, out.factors], ['miss', 'miss']);
+    assert.match(logs.join('\n'), /F̂⁻¹ not stored: it needs 1\.5 KiB and the disk has 1\.00 GiB free \(1\.00 GiB is kept spare\)/);
+    assert.deepEqual(fs.readdirSync(dir), []);
+    assert.ok((new ArtefactCache(dir).freeBytes() ?? 0) > 0, 'the real figure is read from the disk');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
