@@ -1,5 +1,6 @@
 import { isSsseError } from '../engine/errors.js';
 import { AUDIT_USAGE, commandAudit } from './commands/audit.js';
+import { CACHE_USAGE, commandCache } from './commands/cache.js';
 import { CERTIFY_USAGE, commandCertify } from './commands/certify.js';
 import { commandDb, DB_USAGE } from './commands/db.js';
 import { commandDemoStore, DEMO_USAGE } from './commands/demo.js';
@@ -32,13 +33,14 @@ const COMMANDS: Record<string, Command> = {
   audit: commandAudit,
   db: commandDb,
   calibrate: commandCalibrate,
+  cache: commandCache,
 };
 
 const USAGE = `ssse: Single-Step Sample Erasure for trained models
 
 Usage:
 ${ERASE_USAGE}
-${NETWORK_USAGE}${CALIBRATE_USAGE}
+${NETWORK_USAGE}${CALIBRATE_USAGE}${CACHE_USAGE}
 The audit store (a SQLite database with its artefacts; every action is logged):
 ${MODEL_USAGE}${CERTIFY_USAGE}${ERASURE_USAGE}${REQUESTS_USAGE}${REPORT_USAGE}${AUDIT_USAGE}${DB_USAGE}${DEMO_USAGE}
 ${STORE_USAGE}`;

@@ -137,6 +137,58 @@ export function removeOrphans(file: string): string[] {
   return removed;
 }
 
+/** One file of a cache directory: a published entry, or the temporary file of a writer. */
+export interface CacheFile {
+  name: string;
+  kind: string;
+  key: string;
+  bytes: number;
+  /** When it was last written. */
+  modified: Date;
+  /** entry: published; writing: a live process is writing it; orphan: its writer was killed. */
+  status: 'entry' | 'writing' | 'orphan';
+}
+
+const ENTRY_NAME = /^(.+)-([^-]+)\.bin$/;
+const TEMP_NAME = /^(.+)-([^-]+)\.bin\.tmp-(\d+)-\d+$/;
+
+/**
+ * The cache's files, newest first: entries (`<kind>-<key>.bin`) and writers' temporary files.
+ * Files of other names are not the cache's and are not listed. A missing directory is empty.
+ */
+export function listCache(dir: string): CacheFile[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const files: CacheFile[] = [];
+  for (const name of names) {
+    const temp = TEMP_NAME.exec(name);
+    const entry = temp ? null : ENTRY_NAME.exec(name);
+    const match = temp ?? entry;
+    if (!match) continue;
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(path.join(dir, name));
+    } catch {
+      continue; // gone meanwhile (a writer published or aborted)
+    }
+    if (!stat.isFile()) continue;
+    files.push({
+      name,
+      kind: match[1] as string,
+      key: match[2] as string,
+      bytes: stat.size,
+      modified: stat.mtime,
+      status: temp ? (alive(Number(temp[3])) ? 'writing' : 'orphan') : 'entry',
+    });
+  }
+  return files.sort((a, b) => b.modified.getTime() - a.modified.getTime() || a.name.localeCompare(b.name));
+}
+
 export class ArtefactCache {
   constructor(readonly dir: string) {}
 
