@@ -175,6 +175,12 @@ export function blockColumns(G: FisherRows, c0: number, c1: number, order: Int32
   return out;
 }
 
+/** The inverse of blockEntries: target[π[c0 + t]] = x[t] (or target[c0 + t] without π). */
+export function scatterBlock(target: Float64Array, x: Float64Array, c0: number, order: Int32Array | null): void {
+  if (order === null) target.set(x, c0);
+  else for (let t = 0; t < x.length; t++) target[order[c0 + t] as number] = x[t] as number;
+}
+
 /** v[π[c0 … c1−1]] (or v[c0 … c1−1] without π), float64. */
 export function blockEntries(v: Float64Array, c0: number, c1: number, order: Int32Array | null): Float64Array {
   if (order === null) return v.subarray(c0, c1);
@@ -405,13 +411,7 @@ export async function solveBlockFisher(G: FisherRows, vectors: Float64Array[], o
       blockMethod(options.method, N, b),
       `Fisher block ${bi} (${order === null ? 'parameters' : 'blocked positions'} ${c0}–${c1 - 1})`,
     );
-    parts.forEach((perVector, di) =>
-      perVector.forEach((x, vi) => {
-        const target = out[di]?.[vi] as Float64Array;
-        if (order === null) target.set(x, c0);
-        else for (let t = 0; t < b; t++) target[order[c0 + t] as number] = x[t] as number;
-      }),
-    );
+    parts.forEach((perVector, di) => perVector.forEach((x, vi) => scatterBlock(out[di]?.[vi] as Float64Array, x, c0, order)));
     report(options, 'fisher', bi + 1, blocks);
     await yieldToEventLoop();
   }

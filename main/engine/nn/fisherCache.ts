@@ -20,7 +20,7 @@ import type { ArtefactCache, CacheWriter, EntryReader } from '../cache.js';
 import { SsseError } from '../errors.js';
 import { sha256Json } from '../hash.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
-import { applyBlockFactor, blockColumns, blockEntries, blockMethod, factorBlock, factorDim, formatBytes, type BlockFactor, type BlockMethod, type NetworkFisherMethod } from './blockFisher.js';
+import { applyBlockFactor, blockColumns, blockEntries, scatterBlock, blockMethod, factorBlock, factorDim, formatBytes, type BlockFactor, type BlockMethod, type NetworkFisherMethod } from './blockFisher.js';
 import type { FisherRows } from './gradients.js';
 
 export type FisherCacheState = 'hit' | 'miss' | 'off';
@@ -224,11 +224,7 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
         dropWriters(e);
       }
       const parts = applyBlockFactor(gb, N, b, factor, vectors.map((v) => blockEntries(v, c0, c1, order)), what);
-      parts.forEach((x, vi) => {
-        const target = out[vi] as Float64Array;
-        if (order === null) target.set(x, c0);
-        else for (let t = 0; t < b; t++) target[order[c0 + t] as number] = x[t] as number;
-      });
+      parts.forEach((x, vi) => scatterBlock(out[vi] as Float64Array, x, c0, order));
       report(o, 'fisher', bi + 1, blocks);
       await yieldToEventLoop();
     }
