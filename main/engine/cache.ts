@@ -114,27 +114,21 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Removes `<file>.tmp-<pid>-<time>` files whose writer process is gone: an entry being written
- * when its process was killed. A live writer's file (another request at work) is left alone.
+ * Removes `<file>.tmp-<pid>-<time>` files whose writer process is gone (listCache's orphans): an
+ * entry being written when its process was killed. A live writer's file (another request at work)
+ * is left alone.
  */
 export function removeOrphans(file: string): string[] {
-  const dir = path.dirname(file);
   const prefix = `${path.basename(file)}.tmp-`;
-  const removed: string[] = [];
-  let names: string[];
+  let files: CacheFile[];
   try {
-    names = fs.readdirSync(dir);
+    files = listCache(path.dirname(file));
   } catch {
-    return removed;
+    return []; // an unreadable directory: the writer's own errors will say what is wrong
   }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(/^(\d+)-\d+$/.exec(name.slice(prefix.length))?.[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || alive(pid)) continue;
-    fs.rmSync(path.join(dir, name), { force: true });
-    removed.push(name);
-  }
-  return removed;
+  const orphans = files.filter((f) => f.status === 'orphan' && f.name.startsWith(prefix));
+  for (const f of orphans) fs.rmSync(path.join(path.dirname(file), f.name), { force: true });
+  return orphans.map((f) => f.name);
 }
 
 /** One file of a cache directory: a published entry, or the temporary file of a writer. */

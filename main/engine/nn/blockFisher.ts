@@ -175,6 +175,11 @@ export function blockColumns(G: FisherRows, c0: number, c1: number, order: Int32
   return out;
 }
 
+/** How errors name block `bi`, columns [c0, c1) of the block order (or of θ without one). */
+export function blockLabel(bi: number, c0: number, c1: number, order: Int32Array | null): string {
+  return `Fisher block ${bi} (${order === null ? 'parameters' : 'blocked positions'} ${c0}–${c1 - 1})`;
+}
+
 /** The inverse of blockEntries: target[π[c0 + t]] = x[t] (or target[c0 + t] without π). */
 export function scatterBlock(target: Float64Array, x: Float64Array, c0: number, order: Int32Array | null): void {
   if (order === null) target.set(x, c0);
@@ -409,7 +414,7 @@ export async function solveBlockFisher(G: FisherRows, vectors: Float64Array[], o
       options.dampings,
       vectors.map((v) => blockEntries(v, c0, c1, order)),
       blockMethod(options.method, N, b),
-      `Fisher block ${bi} (${order === null ? 'parameters' : 'blocked positions'} ${c0}–${c1 - 1})`,
+      blockLabel(bi, c0, c1, order),
     );
     parts.forEach((perVector, di) => perVector.forEach((x, vi) => scatterBlock(out[di]?.[vi] as Float64Array, x, c0, order)));
     report(options, 'fisher', bi + 1, blocks);

@@ -20,7 +20,7 @@ import type { ArtefactCache, CacheWriter, EntryReader } from '../cache.js';
 import { SsseError } from '../errors.js';
 import { sha256Json } from '../hash.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
-import { applyBlockFactor, blockColumns, blockEntries, scatterBlock, blockMethod, factorBlock, factorDim, formatBytes, type BlockFactor, type BlockMethod, type NetworkFisherMethod } from './blockFisher.js';
+import { applyBlockFactor, blockColumns, blockEntries, blockLabel, scatterBlock, blockMethod, factorBlock, factorDim, formatBytes, type BlockFactor, type BlockMethod, type NetworkFisherMethod } from './blockFisher.js';
 import type { FisherRows } from './gradients.js';
 
 export type FisherCacheState = 'hit' | 'miss' | 'off';
@@ -128,6 +128,10 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
     return c1 - c0;
   });
   const methods = sizes.map((b) => blockMethod(o.method, N, b));
+  // Each block's array in the two entries: G_b (N×b float32) and its factor (dim² float64).
+  const columnLengths = sizes.map((b) => N * b);
+  const factorLengths = sizes.map((b, bi) => factorDim(methods[bi] as BlockMethod, N, b) ** 2);
+  const sum = (lengths: number[], width: number): number => lengths.reduce((s, l) => s + width * l, 0);
   const meta: ColumnsMeta = { N, p, blockSize, blocks };
   const factorsMeta: FactorsMeta = { ...meta, damping, methods };
 
@@ -136,7 +140,7 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
   let columnsOut: CacheWriter | null = null;
   let factorsOut: CacheWriter | null = null;
   let G: FisherRows | null = null;
-  const bytes = sizes.reduce((s, b, bi) => s + 4 * N * b + 8 * factorDim(methods[bi] as BlockMethod, N, b) ** 2, 0);
+  const bytes = sum(columnLengths, 4) + sum(factorLengths, 8);
   const dropWriters = (why: unknown): void => {
     columnsOut?.abort();
     factorsOut?.abort();
@@ -147,7 +151,7 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
   try {
     if (cache && readStored) {
       columnsIn = cache.open<ColumnsMeta>('nn-fisher-columns', o.keys.columns);
-      if (columnsIn && (columnsIn.dtype !== 'float32' || !sameMeta(columnsIn.meta, meta) || columnsIn.lengths.some((l, bi) => l !== N * (sizes[bi] as number)))) {
+      if (columnsIn && (columnsIn.dtype !== 'float32' || !sameMeta(columnsIn.meta, meta) || columnsIn.lengths.some((l, bi) => l !== columnLengths[bi]))) {
         columnsIn.close();
         columnsIn = null;
       }
@@ -158,17 +162,14 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
           !sameMeta(factorsIn.meta, meta) ||
           factorsIn.meta.damping !== damping ||
           factorsIn.meta.methods.some((m, bi) => m !== methods[bi]) ||
-          factorsIn.lengths.some((l, bi) => l !== factorDim(methods[bi] as BlockMethod, N, sizes[bi] as number) ** 2))
+          factorsIn.lengths.some((l, bi) => l !== factorLengths[bi]))
       ) {
         factorsIn.close();
         factorsIn = null;
       }
     }
     // What would be written, against the disk: a cache never fills it (the audit store may share it).
-    const toWrite = sizes.reduce(
-      (s, b, bi) => s + (columnsIn ? 0 : 4 * N * b) + (factorsIn ? 0 : 8 * factorDim(methods[bi] as BlockMethod, N, b) ** 2),
-      0,
-    );
+    const toWrite = (columnsIn ? 0 : sum(columnLengths, 4)) + (factorsIn ? 0 : sum(factorLengths, 8));
     const free = cache && toWrite > 0 ? cache.freeBytes() : null;
     const room = free === null || free - toWrite >= SPARE_DISK_BYTES;
     if (cache && !room) {
@@ -179,16 +180,8 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
     }
     if (cache && room) {
       try {
-        if (!columnsIn) columnsOut = cache.writer('nn-fisher-columns', o.keys.columns, meta, 'float32', sizes.map((b) => N * b));
-        if (!factorsIn) {
-          factorsOut = cache.writer(
-            'nn-fisher-factors',
-            o.keys.factors,
-            factorsMeta,
-            'float64',
-            sizes.map((b, bi) => factorDim(methods[bi] as BlockMethod, N, b) ** 2),
-          );
-        }
+        if (!columnsIn) columnsOut = cache.writer('nn-fisher-columns', o.keys.columns, meta, 'float32', columnLengths);
+        if (!factorsIn) factorsOut = cache.writer('nn-fisher-factors', o.keys.factors, factorsMeta, 'float64', factorLengths);
       } catch (e) {
         dropWriters(e);
       }
@@ -200,7 +193,7 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
       throwIfCancelled(o, 'fisher');
       const [c0, c1] = blockRange(bi, blockSize, p);
       const b = c1 - c0;
-      const what = `Fisher block ${bi} (${order === null ? 'parameters' : 'blocked positions'} ${c0}–${c1 - 1})`;
+      const what = blockLabel(bi, c0, c1, order);
       let gb: Float32Array;
       if (columnsIn) {
         const read = columnsIn.readArray(bi);
