@@ -443,7 +443,7 @@ async function freshOnly(): Promise<void> {
   const mdFile = path.join(OUT, 'results-nn.md');
   const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as Report;
   const mismatch = (field: string, have: unknown, want: unknown): never => {
-    throw new Error(`--fresh-only: ${jsonFile} has ${field} ${JSON.stringify(have)}, this script ${JSON.stringify(want)} (add --quick or --block-order to match, or regenerate it)`);
+    throw new Error(`--fresh-only: ${jsonFile} has ${field} ${JSON.stringify(have)}, this script ${JSON.stringify(want)} (--quick and --block-order must be as in the run that wrote it; or regenerate it)`);
   };
   if (JSON.stringify(report.sgd) !== JSON.stringify(SGD)) mismatch('sgd', report.sgd, SGD);
   if (report.dataset.train !== LIMIT_TRAIN) mismatch('dataset.train', report.dataset.train, LIMIT_TRAIN);
