@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { readFullyAt, sha256Bytes, sha256OfFileRange, writeFullyAt } from './hash.js';
+import { isProcessAlive } from './pid.js';
 
 /**
  * A content-addressed store for expensive, reusable work: trained θ* and Fisher inverses.
@@ -103,16 +104,6 @@ export interface EntryReader<M> {
   close(): void;
 }
 
-/** Whether process `pid` is alive (signal 0 checks without sending; EPERM: alive, not ours). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes `<file>.tmp-<pid>-<time>` files whose writer process is gone (listCache's orphans): an
  * entry being written when its process was killed. A live writer's file (another request at work)
@@ -177,7 +168,7 @@ export function listCache(dir: string): CacheFile[] {
       key: match[2] as string,
       bytes: stat.size,
       modified: stat.mtime,
-      status: temp ? (alive(Number(temp[3])) ? 'writing' : 'orphan') : 'entry',
+      status: temp ? (isProcessAlive(Number(temp[3])) ? 'writing' : 'orphan') : 'entry',
     });
   }
   return files.sort((a, b) => b.modified.getTime() - a.modified.getTime() || a.name.localeCompare(b.name));

@@ -33,21 +33,11 @@ import {
 } from '../../db/queries.js';
 import { recordRef } from '../../db/records.js';
 import { sha256OfFileRange, writeFullyAt } from '../engine/hash.js';
+import { isProcessAlive } from '../engine/pid.js';
 import { pauseIfRequested } from './testHooks.js';
 
 export function now(): string {
   return new Date().toISOString();
-}
-
-/** True when a process with this pid exists on this machine (EPERM: it exists, not ours). */
-export function isProcessAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Leases held by this process that are still running (its pid alone cannot tell them apart). */
