@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +11,7 @@ import { parseEpsilonList } from '../../engine/linear/sweep.js';
 import type { NetworkFisherMethod } from '../../engine/nn/blockFisher.js';
 import type { EarlierCalibrationFile } from '../../engine/nn/earlierCalibration.js';
 import { SsseError } from '../../engine/errors.js';
+import { sha256Bytes } from '../../engine/hash.js';
 import { BLOCK_ORDERS, DEFAULT_BLOCK_ORDER, type BlockOrder } from '../../engine/nn/blockOrder.js';
 import {
   DEFAULT_NETWORK_CONFIG,
@@ -248,7 +248,7 @@ function readEpsilonFrom(file: string, values: Values): EarlierCalibrationFile {
   } catch (e) {
     throw new SsseError('BAD_INPUT', `--epsilon-from ${file}: not JSON (${(e as Error).message})`);
   }
-  return { file: path.resolve(file), sha256: createHash('sha256').update(bytes).digest('hex'), summary };
+  return { file: path.resolve(file), sha256: sha256Bytes(bytes), summary };
 }
 
 async function outputFiles(outcome: NetworkEraseOutcome): Promise<OutputFile[]> {
