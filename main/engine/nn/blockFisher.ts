@@ -107,9 +107,9 @@ export function planBlockFisher(
   for (const size of new Set([Math.min(blockSize, p), p - (blocks - 1) * blockSize])) {
     block = Math.max(block, blockBytes(blockMethod(method, N, size), N, size));
   }
-  for (let b = 0; b < blocks; b++) {
-    const size = Math.min(blockSize, p - b * blockSize);
-    methodCounts[blockMethod(method, N, size)]++;
+  for (let bi = 0; bi < blocks; bi++) {
+    const [c0, c1] = blockRange(bi, blockSize, p);
+    methodCounts[blockMethod(method, N, c1 - c0)]++;
   }
   const rows = 4 * N * p;
   const vectorBytes = 2 * 8 * p * vectors;
@@ -173,6 +173,12 @@ export function blockColumns(G: FisherRows, c0: number, c1: number, order: Int32
     for (let t = 0; t < b; t++) out[dst + t] = rows[src + (cols[t] as number)] as number;
   }
   return out;
+}
+
+/** Block `bi`'s columns [c0, c1) of p cut into consecutive blocks of `blockSize` (the last one smaller). */
+export function blockRange(bi: number, blockSize: number, p: number): [number, number] {
+  const c0 = bi * blockSize;
+  return [c0, Math.min(p, c0 + blockSize)];
 }
 
 /** How errors name block `bi`, columns [c0, c1) of the block order (or of θ without one). */
@@ -403,8 +409,7 @@ export async function solveBlockFisher(G: FisherRows, vectors: Float64Array[], o
   report(options, 'fisher', 0, blocks);
   for (let bi = 0; bi < blocks; bi++) {
     throwIfCancelled(options, 'fisher');
-    const c0 = bi * options.blockSize;
-    const c1 = Math.min(p, c0 + options.blockSize);
+    const [c0, c1] = blockRange(bi, options.blockSize, p);
     const b = c1 - c0;
     const gb = blockColumns(G, c0, c1, order);
     const parts = solveBlock(

@@ -20,7 +20,7 @@ import type { ArtefactCache, CacheWriter, EntryReader } from '../cache.js';
 import { SsseError } from '../errors.js';
 import { sha256Json } from '../hash.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
-import { applyBlockFactor, blockColumns, blockEntries, blockLabel, scatterBlock, blockMethod, factorBlock, factorDim, formatBytes, type BlockFactor, type BlockMethod, type NetworkFisherMethod } from './blockFisher.js';
+import { applyBlockFactor, blockColumns, blockEntries, blockLabel, blockRange, scatterBlock, blockMethod, factorBlock, factorDim, formatBytes, type BlockFactor, type BlockMethod, type NetworkFisherMethod } from './blockFisher.js';
 import type { FisherRows } from './gradients.js';
 
 export type FisherCacheState = 'hit' | 'miss' | 'off';
@@ -93,11 +93,6 @@ export const SPARE_DISK_BYTES = 2 ** 30;
 
 /** A stored entry that fails its checks mid-way: the whole solve starts again as a miss. */
 class Damaged extends Error {}
-
-function blockRange(bi: number, blockSize: number, p: number): [number, number] {
-  const c0 = bi * blockSize;
-  return [c0, Math.min(p, c0 + blockSize)];
-}
 
 function sameMeta(a: ColumnsMeta, b: ColumnsMeta): boolean {
   return a.N === b.N && a.p === b.p && a.blockSize === b.blockSize && a.blocks === b.blocks;
