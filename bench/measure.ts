@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
 /** Timing and memory helpers for the benchmark (bench/run.ts). */
 
@@ -172,4 +174,19 @@ export class ThreadCpuSampler {
     }
     return out.sort((a, b) => b - a);
   }
+}
+
+/**
+ * Runs the ssse command line with `args` in a fresh process (dist/bench/e2eChild.js under `root`):
+ * its wall time and peak resident memory, which the child prints on stderr because the parent
+ * cannot read it once the child has exited. Throws with the child's stderr when it fails.
+ */
+export function runSsse(root: string, args: string[]): { seconds: number; maxRss: number | null } {
+  const child = path.join(root, 'dist', 'bench', 'e2eChild.js');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [child, ...args], { encoding: 'utf8', cwd: root, maxBuffer: 64e6 });
+  const seconds = (performance.now() - t0) / 1e3;
+  if (r.status !== 0) throw new Error(`ssse ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const m = /BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr);
+  return { seconds, maxRss: m ? Number(m[1]) * 1024 : null };
 }

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { machine, mb, secs, timing, type Timing } from './measure.js';
+import { machine, mb, runSsse, secs, timing, type Timing } from './measure.js';
 
 /**
  * `npm run bench` (second part), or alone `node dist/bench/network.js` after `npm run build`: a
@@ -35,21 +34,16 @@ interface Run {
 }
 
 function erase(args: string[], out: string, cacheDir: string): Run {
-  const child = path.join(ROOT, 'dist', 'bench', 'e2eChild.js');
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [child, 'erase', ...args, '--out', out, '--cache-dir', cacheDir], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64e6 });
-  const wall = (performance.now() - t0) / 1e3;
-  if (r.status !== 0) throw new Error(`ssse erase ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const m = /BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr);
+  const run = runSsse(ROOT, ['erase', ...args, '--out', out, '--cache-dir', cacheDir]);
   const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
     timings_s: { fisher: number };
     cache: { fisher: string };
     parameter_sha256: { hat: string };
   };
   return {
-    wall_s: wall,
+    wall_s: run.seconds,
     fisher_s: summary.timings_s.fisher,
-    max_rss_bytes: m ? Number(m[1]) * 1024 : null,
+    max_rss_bytes: run.maxRss,
     fisher_cache: summary.cache.fisher,
     theta_hat_sha256: summary.parameter_sha256.hat,
   };

@@ -23,7 +23,7 @@ import { WorkerPool } from '../main/engine/workers/pool.js';
 import { defaultEpsilonGrid, StepEvaluator } from '../main/engine/linear/sweep.js';
 import { defaultTrainWorkers, trainLinear } from '../main/engine/linear/train.js';
 import { matmulThroughput } from './throughput.js';
-import { cpuSeconds, ThreadCpuSampler, machine, mb, measure, median, secs, timing, withPeakRss, type PeakRss, type Timing } from './measure.js';
+import { cpuSeconds, ThreadCpuSampler, machine, mb, measure, median, runSsse, secs, timing, withPeakRss, type PeakRss, type Timing } from './measure.js';
 
 /**
  * `npm run bench`: every figure of issue 8, each the median of several runs, every ratio taken
@@ -110,16 +110,6 @@ interface EndToEnd {
   warm_no_verify: Timing & { max_rss_bytes: number | null };
 }
 
-function runCli(args: string[]): { seconds: number; maxRss: number | null } {
-  const child = path.join(ROOT, 'dist', 'bench', 'e2eChild.js');
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [child, ...args], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64e6 });
-  const seconds = (performance.now() - t0) / 1e3;
-  if (r.status !== 0) throw new Error(`ssse ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const m = /BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr);
-  return { seconds, maxRss: m ? Number(m[1]) * 1024 : null };
-}
-
 async function endToEnd(setting: Setting, removed: number[], runs: number, tmp: string): Promise<EndToEnd> {
   const removeFile = path.join(tmp, 'remove.txt');
   fs.writeFileSync(removeFile, `${removed.join('\n')}\n`);
@@ -128,7 +118,7 @@ async function endToEnd(setting: Setting, removed: number[], runs: number, tmp: 
     const times: number[] = [];
     let rss: number | null = null;
     for (let r = 0; r < runs; r++) {
-      const res = runCli(make(r));
+      const res = runSsse(ROOT, make(r));
       log(`  e2e ${label} run ${r + 1}: ${secs(res.seconds)}`);
       times.push(res.seconds);
       rss = Math.max(rss ?? 0, res.maxRss ?? 0) || null;
@@ -137,7 +127,7 @@ async function endToEnd(setting: Setting, removed: number[], runs: number, tmp: 
   };
   const cold = collect('cold (no cache: train, Fisher, retrain, sweep)', (r) => [...base, '--out', path.join(tmp, `cold${r}`), '--cache-dir', path.join(tmp, `cache-cold-${r}`)]);
   const warmCache = path.join(tmp, 'cache-warm');
-  runCli([...base, '--out', path.join(tmp, 'prime'), '--cache-dir', warmCache, '--verify', 'none', '--epsilon', '1']);
+  runSsse(ROOT, [...base, '--out', path.join(tmp, 'prime'), '--cache-dir', warmCache, '--verify', 'none', '--epsilon', '1']);
   const warm = collect('warm (θ*, F̂⁻¹ cached; retrain, sweep)', (r) => [...base, '--out', path.join(tmp, `warm${r}`), '--cache-dir', warmCache]);
   const warmNoVerify = collect('warm, --verify none --epsilon 1', (r) => [...base, '--out', path.join(tmp, `nv${r}`), '--cache-dir', warmCache, '--verify', 'none', '--epsilon', '1']);
   return { cold, warm, warm_no_verify: warmNoVerify };
