@@ -35,6 +35,7 @@ import { parseArgs } from 'node:util';
 import { median } from '../bench/measure.js';
 import { initBackend } from '../main/engine/backend.js';
 import { loadDataset } from '../main/engine/data/dataset.js';
+import type { Dataset } from '../main/engine/data/types.js';
 import { classRemoval, randomRemoval } from '../main/engine/data/removal.js';
 import { chooseEpsilon, type SplitAccuracy, type SweepRow } from '../main/engine/linear/sweep.js';
 import { solveBlockFisher } from '../main/engine/nn/blockFisher.js';
@@ -53,9 +54,9 @@ import {
   type RetrainSpread,
 } from '../main/engine/nn/evaluate.js';
 import { fisherGroups, fisherRows, removalGradient, type FisherRows } from '../main/engine/nn/gradients.js';
-import { setParams } from '../main/engine/nn/network.js';
+import { setParams, type Network } from '../main/engine/nn/network.js';
 import { buildNetwork } from '../main/engine/nn/spec.js';
-import { trainNetwork, type SgdConfig } from '../main/engine/nn/train.js';
+import { trainNetwork, type ClassData, type SgdConfig } from '../main/engine/nn/train.js';
 import { DROP_MATCH, EPSILON_RULES, HELD_OUT_MEAN, HINDSIGHT, IN_SAMPLE_GAMMA, type EpsilonRule, type RuleDraw } from './epsilonRules.js';
 
 const { values } = parseArgs({
@@ -179,6 +180,16 @@ function classAcc(e: ModelEval): { removed: number | null; test: number | null }
   return { removed: e.perClass.removed?.[REMOVED_CLASS] ?? null, test: e.perClass.test?.[REMOVED_CLASS] ?? null };
 }
 
+/** The data and the (untrained) network of the report's setting. */
+function loadSetting(): { dataset: Dataset; n: number; classIds: Int32Array; data: ClassData; net: Network } {
+  const dataset = loadDataset(DATA, { limitTrain: LIMIT_TRAIN, ...(LIMIT_TEST ? { limitTest: LIMIT_TEST } : {}) });
+  const n = dataset.train.n;
+  const classIds = dataset.train.classIds as Int32Array;
+  const data = { features: dataset.train.features, classIds, n };
+  const net = buildNetwork({ kind: 'mlp', hidden: HIDDEN }, [dataset.d], dataset.numClasses ?? 10);
+  return { dataset, n, classIds, data, net };
+}
+
 async function main(): Promise<void> {
   if (values['render-only']) {
     const report = JSON.parse(fs.readFileSync(path.join(OUT, 'results-nn.json'), 'utf8')) as Report;
@@ -194,11 +205,7 @@ async function main(): Promise<void> {
   const cpu = os.cpus();
   const machine = `${cpu[0]?.model ?? 'unknown CPU'} (${cpu.length} cores, shared), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, tfjs ${backend.tfjsVersion} ${backend.name} backend`;
   log(`${machine}; load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
-  const dataset = loadDataset(DATA, { limitTrain: LIMIT_TRAIN, ...(LIMIT_TEST ? { limitTest: LIMIT_TEST } : {}) });
-  const n = dataset.train.n;
-  const classIds = dataset.train.classIds as Int32Array;
-  const data = { features: dataset.train.features, classIds, n };
-  const net = buildNetwork({ kind: 'mlp', hidden: HIDDEN }, [dataset.d], dataset.numClasses ?? 10);
+  const { dataset, n, classIds, data, net } = loadSetting();
   log(`data: ${n} training, ${dataset.test?.n ?? 0} test images; network 784-${HIDDEN.join('-')}-10, p = ${net.p}`);
 
   const removals: Removal[] = [
@@ -456,11 +463,7 @@ async function freshOnly(): Promise<void> {
   const ours = BLOCK_SIZES.flatMap((b) => DAMPINGS.map((d) => `${b}/${d}`)).join(' ');
   if (settings !== ours) mismatch('settings (block size/damping)', settings, ours);
   await initBackend('wasm');
-  const dataset = loadDataset(DATA, { limitTrain: LIMIT_TRAIN, ...(LIMIT_TEST ? { limitTest: LIMIT_TEST } : {}) });
-  const n = dataset.train.n;
-  const classIds = dataset.train.classIds as Int32Array;
-  const data = { features: dataset.train.features, classIds, n };
-  const net = buildNetwork({ kind: 'mlp', hidden: HIDDEN }, [dataset.d], dataset.numClasses ?? 10);
+  const { dataset, n, data, net } = loadSetting();
   const star = await trainNetwork(net, data, SGD, { phase: 'train' });
   const removed = Int32Array.from(randomRemoval(n, random.k, 0)).sort();
   const check = evaluateParams(net, star.theta, evaluationSplits(dataset, removed, complementRows(n, removed))).accuracy;
@@ -1039,9 +1042,9 @@ interface FreshResult {
 
 /** What computing fresh draws needs from a run: the network at θ*, the data and the Fisher rows. */
 interface FreshContext {
-  net: ReturnType<typeof buildNetwork>;
-  dataset: ReturnType<typeof loadDataset>;
-  data: { features: Float32Array; classIds: Int32Array; n: number };
+  net: Network;
+  dataset: Dataset;
+  data: ClassData;
   starTheta: Float32Array;
   G: FisherRows;
   order: Int32Array | null;
