@@ -299,7 +299,7 @@ export function networkSummaryText(outcome: NetworkEraseOutcome, outDir: string,
         : 'the listed samples';
   const lines = [
     `Erased ${what}: k = ${s.k} of n = ${s.n} samples from ${s.model.source} (p = ${s.model.p} parameters); backend ${s.backend}.`,
-    `  ${s.fisher.N} Fisher rows of ${s.fisher.batch} samples, blocks of ${s.fisher.block_size} (${s.fisher.block_order}), λ_F = ${s.damping}`,
+    `  ${s.fisher.N} Fisher rows of ${s.fisher.batch} samples, ${s.fisher.blocks === 1 ? `one block of all ${s.model.p} parameters (the full Fisher)` : `blocks of ${s.fisher.block_size} (${s.fisher.block_order})`}, λ_F = ${s.damping}`,
     `  ε = ${s.epsilon}${epsilonHow(s)}`,
   ];
   const cal = s.epsilon_calibration;

@@ -147,8 +147,10 @@ export function describePlan(plan: BlockPlan): string {
     .filter((k) => plan.methodCounts[k] > 0)
     .map((k) => `${plan.methodCounts[k]} ${k}`)
     .join(', ');
+  // --block-size ≥ p gives one block of all p parameters: say so rather than "1 blocks of 100000000".
+  const blocks = plan.blocks === 1 ? `one block of all ${plan.p} (block size ${plan.blockSize} ≥ p: the full Fisher)` : `${plan.blocks} blocks of ${plan.blockSize}`;
   return (
-    `Fisher: N = ${plan.N} rows × p = ${plan.p} parameters in ${plan.blocks} blocks of ${plan.blockSize} (${used}); ` +
+    `Fisher: N = ${plan.N} rows × p = ${plan.p} parameters in ${blocks} (${used}); ` +
     `memory ${formatBytes(plan.bytes.total)} (G ${formatBytes(plan.bytes.rows)}, largest block ${formatBytes(plan.bytes.block)}) ` +
     `of a ${formatBytes(plan.budget)} budget`
   );

@@ -139,6 +139,10 @@ test('the memory plan states the figures and refuses a block size that will not 
   assert.deepEqual(plan.methodCounts, { woodbury: 50, cholesky: 0, 'sherman-morrison': 0 });
   assert.equal(plan.bytes.rows, 4 * 1000 * 101_770);
   assert.match(describePlan(plan), /N = 1000 rows × p = 101770 parameters in 50 blocks of 2048 \(50 woodbury\); memory 4\d\d\.\d MiB/);
+  // A block size of p or more is one block, the full Fisher, and the plan says so.
+  const whole = planBlockFisher(1000, 12_730, 100_000_000, 'auto', 2 ** 30);
+  assert.equal(whole.blocks, 1);
+  assert.match(describePlan(whole), /p = 12730 parameters in one block of all 12730 \(block size 100000000 ≥ p: the full Fisher\) \(1 woodbury\)/);
   // The same blocks as dense B×B matrices (Sherman–Morrison keeps a float64 inverse per block):
   // 8·8192² = 512 MiB for one block, over a 256 MiB budget.
   assert.throws(
