@@ -133,6 +133,12 @@ export function checkTopology(file: string, topology: Json): boolean {
   return softmaxRemoved;
 }
 
+/** Index of the first NaN or ±Infinity in `v`, or −1. */
+function firstNonFinite(v: ArrayLike<number>): number {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i] as number)) return i;
+  return -1;
+}
+
 function bytesPerElement(dtype: unknown): number {
   if (dtype === 'float32' || dtype === 'int32' || dtype === undefined) return 4;
   if (dtype === 'bool') return 1;
@@ -218,6 +224,20 @@ export async function loadLayersModelFromFiles(modelJson: string): Promise<Loade
     const names = model.nonTrainableWeights.map((w) => w.name).join(', ');
     model.dispose();
     throw new SsseError('BAD_INPUT', `${modelJson}: the model has non-trainable weights (${names}); every weight must be a parameter of θ`);
+  }
+  // A NaN or infinite weight (a diverged training, a damaged file) would surface only deep in the
+  // Fisher factorisation, as a misleading "not positive definite": refuse it here, by name.
+  for (const w of model.trainableWeights) {
+    const values = w.read().dataSync();
+    const bad = firstNonFinite(values);
+    if (bad >= 0) {
+      const value = values[bad];
+      model.dispose();
+      throw new DataError(
+        modelJson,
+        `weight '${w.originalName}' (shape [${w.shape.join(', ')}]) holds ${String(value)} at element ${bad} (row-major); every weight must be a finite number (did its training diverge, or is the weight file damaged?)`,
+      );
+    }
   }
   let net: Network;
   try {

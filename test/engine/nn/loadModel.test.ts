@@ -137,3 +137,35 @@ test('a non-logit output, a missing or short weight file and a bad model.json ar
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a NaN or infinite weight is refused at load, naming the weight and element, not later in the Fisher', async () => {
+  const dir = tmpDir();
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3], name: 'logits' })] });
+  try {
+    const file = await saveModel(model, dir);
+    const weights = path.join(dir, 'weights.bin');
+    const clean = fs.readFileSync(weights);
+    // The manifest stores the kernel [3, 2] (6 floats) then the bias [2]: element 4 of the kernel
+    // is byte 16, the bias's element 1 is byte 4·(6 + 1) = 28.
+    for (const [offset, value, name, element] of [
+      [16, Number.NaN, 'logits/kernel', 4],
+      [28, Number.POSITIVE_INFINITY, 'logits/bias', 1],
+    ] as const) {
+      const bad = Buffer.from(clean);
+      bad.writeFloatLE(value, offset);
+      fs.writeFileSync(weights, bad);
+      const before = tf.memory().numTensors;
+      await assert.rejects(
+        loadLayersModelFromFiles(file),
+        (e: Error) => e.message.includes(`model.json: weight '${name}'`) && e.message.includes(`holds ${String(value)} at element ${element}`) && e.message.includes('every weight must be a finite number'),
+      );
+      assert.equal(tf.memory().numTensors, before, 'the refused model is disposed');
+    }
+    fs.writeFileSync(weights, clean);
+    const loaded = await loadLayersModelFromFiles(file);
+    disposeNetwork(loaded.net);
+  } finally {
+    model.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
