@@ -115,6 +115,7 @@ test('bad network options are usage errors naming the flag, and nothing is writt
     [[], /name the samples to erase/],
     [['--remove-class', '1', '--calibrate-trials', '1.5'], /--calibrate-trials: expected a whole number ≥ 0 \(0: no calibration\), got "1\.5"/],
     [['--remove-class', '1', '--calibrate-trials=-2'], /--calibrate-trials: expected a whole number ≥ 0/],
+    [['--remove-class', '1', '--workers', 'two'], /--workers: expected a whole number ≥ 0, got "two"/],
     [['--remove-fraction', '0.1', '--calibrate-trials', '2', '--verify', 'none', '--epsilon', '0.1'], /--calibrate-trials: .*--verify none skips; use --verify retrain/],
     [['--remove-fraction', '0.1', '--calibrate-trials', '2', '--epsilon', '0.1'], /--calibrate-trials: ε is either given \(--epsilon 0\.1\) or calibrated/],
     [['--remove-class', '1', '--calibrate-trials', '3'], /--calibrate-trials 3: a whole-class request is calibrated on other whole classes, but only 2 of the 2 other classes have training samples/],

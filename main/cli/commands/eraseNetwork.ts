@@ -62,6 +62,9 @@ network options (with --model):
   --memory-budget GiB     memory the Fisher may use (default 80% of the memory available now)
                           (--cache-dir keeps F̂⁻¹ for later requests on the model as G's columns
                           and each block's factor: 4·N·p + 8·N²·blocks bytes where N < B)
+  --workers N             worker threads beside the main thread for the blocks of F̂⁻¹ (default:
+                          one per core beyond the first, fewer if the memory budget is short;
+                          0: the main thread alone; the same θ̂ to the bit either way)
   --retrain-seeds R       also retrain R times with seeds seed+1…seed+R for the spread
   --remove-class C        erase class C (all of it, or --class-fraction F of it)
   --remove-fraction F     erase a random fraction F of the training set
@@ -109,6 +112,7 @@ const OPTIONS = {
   damping: { type: 'string' },
   'fisher-method': { type: 'string' },
   'memory-budget': { type: 'string' },
+  workers: { type: 'string' },
   epsilon: { type: 'string' },
   'epsilon-sweep': { type: 'string' },
   verify: { type: 'string' },
@@ -217,6 +221,7 @@ function configFrom(values: Values, signal: AbortSignal, bars: ProgressBars, io:
     damping: parseNumber('damping', values.damping, 1e-4, (v) => v > 0, 'a number > 0'),
     fisherMethod: parseChoice<NetworkFisherMethod>('fisher-method', values['fisher-method'], 'auto', ['auto', 'woodbury', 'cholesky', 'sherman-morrison']),
     memoryBudget: budgetGiB * 2 ** 30,
+    ...(values.workers !== undefined ? { workers: parseNumber('workers', values.workers, 0, whole, 'a whole number ≥ 0') } : {}),
     epsilon,
     epsilonGrid: values['epsilon-sweep'] !== undefined ? parseEpsilonList(values['epsilon-sweep']) : null,
     // With an earlier calibration's ε the default is to retrain nothing, as the linear --epsilon-from.

@@ -27,6 +27,8 @@ import { SsseError } from '../errors.js';
 import { cholesky, choleskyInverse, choleskySolve, matVec } from '../linalg/cholesky.js';
 import { shermanMorrisonBlock } from '../linear/fisher.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
+import { RUNTIME_BYTES_PER_WORKER } from '../linear/fisherBuild.js';
+import { nnFactorWindow } from '../workers/nnFactorMessages.js';
 import type { FisherRows } from './gradients.js';
 
 export type BlockMethod = 'woodbury' | 'cholesky' | 'sherman-morrison';
@@ -40,11 +42,17 @@ export interface BlockPlan {
   method: NetworkFisherMethod;
   /** How many blocks each method will handle. */
   methodCounts: Record<BlockMethod, number>;
+  /** Threads computing blocks at once (this one and its workers; 1 without workers). */
+  threads: number;
   bytes: {
     /** G, N×p float32. */
     rows: number;
-    /** The largest block's working memory (its copy of G_b, backend tensors, float64 matrices). */
+    /** The largest block's working memory (its copy of G_b, backend tensors, float64 matrices), on one thread. */
     block: number;
+    /** With workers: blocks handed out and not yet applied (nnFactorWindow of them), each G_b and its float64 factor. */
+    waiting: number;
+    /** The workers' own fixed cost (fisherBuild.ts RUNTIME_BYTES_PER_WORKER each: a JavaScript heap and a tfjs backend). */
+    workers: number;
     /** Input and output vectors (float64). */
     vectors: number;
     total: number;
@@ -90,7 +98,10 @@ const MAX_ARRAY_BYTES = 2 ** 32 - 4;
 
 /**
  * The memory a Fisher of N rows over p parameters in blocks of `blockSize` needs, for `vectors`
- * right-hand sides. Throws RESOURCE, naming the figures, when it exceeds `budget` bytes.
+ * right-hand sides, on up to `threads` threads (each works on a block of its own, and up to
+ * nnFactorWindow blocks are in flight between them; nnFactorPool.ts).
+ * The plan takes the most threads that fit in `budget` bytes; throws RESOURCE, naming the
+ * figures, when even one does not.
  */
 export function planBlockFisher(
   N: number,
@@ -99,13 +110,17 @@ export function planBlockFisher(
   method: NetworkFisherMethod,
   budget: number,
   vectors = 1,
+  threads = 1,
 ): BlockPlan {
   checkBlockOptions(blockSize, 1);
+  if (!Number.isSafeInteger(threads) || threads < 1) throw new SsseError('BAD_ARGUMENT', `planBlockFisher: threads must be a whole number ≥ 1, got ${threads}`);
   const blocks = Math.ceil(p / blockSize);
   const methodCounts: Record<BlockMethod, number> = { woodbury: 0, cholesky: 0, 'sherman-morrison': 0 };
   let block = 0;
+  let inFlight = 0;
   for (const size of new Set([Math.min(blockSize, p), p - (blocks - 1) * blockSize])) {
     block = Math.max(block, blockBytes(blockMethod(method, N, size), N, size));
+    inFlight = Math.max(inFlight, 4 * N * size + 8 * factorDim(blockMethod(method, N, size), N, size) ** 2);
   }
   for (let bi = 0; bi < blocks; bi++) {
     const [c0, c1] = blockRange(bi, blockSize, p);
@@ -113,16 +128,15 @@ export function planBlockFisher(
   }
   const rows = 4 * N * p;
   const vectorBytes = 2 * 8 * p * vectors;
-  const plan: BlockPlan = {
-    N,
-    p,
-    blockSize,
-    blocks,
-    method,
-    methodCounts,
-    bytes: { rows, block, vectors: vectorBytes, total: rows + block + vectorBytes },
-    budget,
+  const bytesOn = (t: number): BlockPlan['bytes'] => {
+    const waiting = t > 1 ? nnFactorWindow(t - 1) * inFlight : 0;
+    const workers = (t - 1) * RUNTIME_BYTES_PER_WORKER;
+    return { rows, block, waiting, workers, vectors: vectorBytes, total: rows + t * block + waiting + workers + vectorBytes };
   };
+  // More threads than blocks find nothing to do; fewer are taken where the memory is short.
+  let t = Math.max(1, Math.min(threads, blocks));
+  while (t > 1 && bytesOn(t).total > budget) t--;
+  const plan: BlockPlan = { N, p, blockSize, blocks, method, methodCounts, threads: t, bytes: bytesOn(t), budget };
   if (rows > MAX_ARRAY_BYTES) {
     throw new SsseError(
       'RESOURCE',
@@ -151,7 +165,9 @@ export function describePlan(plan: BlockPlan): string {
   const blocks = plan.blocks === 1 ? `one block of all ${plan.p} (block size ${plan.blockSize} ≥ p: the full Fisher)` : `${plan.blocks} blocks of ${plan.blockSize}`;
   return (
     `Fisher: N = ${plan.N} rows × p = ${plan.p} parameters in ${blocks} (${used}); ` +
-    `memory ${formatBytes(plan.bytes.total)} (G ${formatBytes(plan.bytes.rows)}, largest block ${formatBytes(plan.bytes.block)}) ` +
+    `memory ${formatBytes(plan.bytes.total)} (G ${formatBytes(plan.bytes.rows)}, largest block ${formatBytes(plan.bytes.block)}` +
+    (plan.threads > 1 ? ` on each of ${plan.threads} threads, ${formatBytes(plan.bytes.waiting)} of blocks in flight, ${formatBytes(plan.bytes.workers)} for the workers' runtimes` : '') +
+    ') ' +
     `of a ${formatBytes(plan.budget)} budget`
   );
 }

@@ -61,6 +61,8 @@ import { checkData, disposeNetwork, getParams, setParams, type Network, type Par
 import { checkEarlierCalibration, checkEarlierThetaStar, epsilonFromRecord, readEarlierCalibration, type EarlierCalibrationFile, type EpsilonFrom } from './earlierCalibration.js';
 import { buildNetwork, formatModelSpec, inputShapeFor, type ModelSpec } from './spec.js';
 import { checkSgd, trainNetwork, type ClassData, type SgdConfig } from './train.js';
+import { defaultWorkers } from '../linear/fisherBuild.js';
+import type { WorkerPool } from '../workers/pool.js';
 
 export type NetworkSource =
   | { kind: 'spec'; spec: ModelSpec; imageShape: number[] | null }
@@ -110,6 +112,14 @@ export interface NetworkEraseConfig extends RunControl {
   epsilonFrom?: EarlierCalibrationFile | null;
   /** One-line statements made before long work (the memory plan). */
   log?: (line: string) => void;
+  /**
+   * Worker threads beside this one for the factors of F̂⁻¹ (nnFactorPool.ts; the same bits for any
+   * count). Absent: one per further core (none on tfjs-node, whose kernels use every core); fewer
+   * where the memory plan has no room for them.
+   */
+  workers?: number;
+  /** Where the workers come from (pool.ts); default: started for the Fisher pass and ended with it. */
+  pool?: WorkerPool;
 }
 
 export const DEFAULT_NETWORK_CONFIG = {
@@ -149,6 +159,8 @@ export interface NetworkEraseSummary {
     N: number;
     block_size: number;
     blocks: number;
+    /** Threads that factored F̂⁻¹'s blocks (this one and its workers; the result is the same for any count). */
+    threads: number;
     /** 'unit-major' or 'input-major' (blockOrder.ts). */
     block_order: BlockOrder;
     block_order_description: string;
@@ -364,7 +376,9 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
 
     // The memory plan comes first: nothing is trained for a Fisher that will not fit.
     const groups = fisherGroups(n, config.fisherBatch, config.sgd.seed);
-    const plan = planBlockFisher(groups.length, net.p, config.blockSize, config.fisherMethod, config.memoryBudget, 1 + draws.length);
+    const requestedWorkers = config.workers ?? defaultWorkers(backend.name, Math.ceil(net.p / config.blockSize));
+    if (!Number.isSafeInteger(requestedWorkers) || requestedWorkers < 0) throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${requestedWorkers}`);
+    const plan = planBlockFisher(groups.length, net.p, config.blockSize, config.fisherMethod, config.memoryBudget, 1 + draws.length, 1 + requestedWorkers);
     config.log?.(describePlan(plan));
 
     const fileWeights = config.source.kind === 'file' ? getParams(net) : null;
@@ -455,6 +469,9 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       damping: config.damping,
       method: config.fisherMethod,
       order: blockPermutation(net.params, blockOrder),
+      workers: plan.threads - 1,
+      backend: backend.name,
+      pool: config.pool,
       // G is the largest allocation of the run: it lives only inside the block pass.
       rows: () => {
         setParams(net, thetaStar);
@@ -612,6 +629,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
         N: plan.N,
         block_size: config.blockSize,
         blocks: plan.blocks,
+        threads: fisherSolve.threads,
         block_order: blockOrder,
         block_order_description: describeBlockOrder(blockOrder),
         method: config.fisherMethod,

@@ -16,11 +16,15 @@
  * (a miss), never trusted; a cache that cannot be written (no room: less than SPARE_DISK_BYTES
  * would be left; or an error) costs the stored copy, not the erasure.
  */
+import type { BackendName } from '../backend.js';
 import type { ArtefactCache, CacheWriter, EntryReader } from '../cache.js';
 import { SsseError } from '../errors.js';
 import { sha256Json } from '../hash.js';
+import { collectAfterBlock } from '../memory.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
 import { applyBlockFactor, blockColumns, blockEntries, blockLabel, blockRange, scatterBlock, blockMethod, factorBlock, factorDim, formatBytes, type BlockFactor, type BlockMethod, type NetworkFisherMethod } from './blockFisher.js';
+import { runNnFactorPool, type NnFactoredBlock } from '../workers/nnFactorPool.js';
+import type { WorkerPool } from '../workers/pool.js';
 import type { FisherRows } from './gradients.js';
 
 export type FisherCacheState = 'hit' | 'miss' | 'off';
@@ -77,6 +81,15 @@ export interface CachedSolveOptions extends RunControl {
   /** G at θ*, computed only when the columns are not stored. */
   rows: () => Promise<FisherRows>;
   log?: (line: string) => void;
+  /**
+   * Worker threads beside this one for the factors computed from G (default 0). The result is the
+   * same to the bit for any count (nnFactorPool.ts).
+   */
+  workers?: number;
+  /** The backend the workers start (this thread's); without it no worker is used. */
+  backend?: BackendName;
+  /** Where the workers come from (pool.ts); default: started for this pass. */
+  pool?: WorkerPool | undefined;
 }
 
 export interface CachedSolve {
@@ -86,6 +99,8 @@ export interface CachedSolve {
   factors: FisherCacheState;
   /** Bytes of the two entries' arrays (what a hit reads, a miss writes). */
   bytes: number;
+  /** Threads that computed factors: this one and its workers (1: this one alone, or every factor was read). */
+  threads: number;
 }
 
 /** Disk space a stored F̂⁻¹ must leave free. */
@@ -184,13 +199,15 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
     if (!columnsIn) G = await o.rows();
     const out = vectors.map(() => new Float64Array(p));
     report(o, 'fisher', 0, blocks);
-    for (let bi = 0; bi < blocks; bi++) {
-      throwIfCancelled(o, 'fisher');
+    /** Block bi: its columns and factor (read, given by the pool, or computed here), stored and applied. */
+    const step = (bi: number, given: NnFactoredBlock | null): void => {
       const [c0, c1] = blockRange(bi, blockSize, p);
       const b = c1 - c0;
       const what = blockLabel(bi, c0, c1, order);
       let gb: Float32Array;
-      if (columnsIn) {
+      if (given) {
+        gb = given.gb;
+      } else if (columnsIn) {
         const read = columnsIn.readArray(bi);
         if (!(read instanceof Float32Array)) throw new Damaged(`the columns of block ${bi} fail their checksum`);
         gb = read;
@@ -198,7 +215,9 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
         gb = blockColumns(G as FisherRows, c0, c1, order);
       }
       let factor: BlockFactor;
-      if (factorsIn) {
+      if (given) {
+        factor = given.factor;
+      } else if (factorsIn) {
         const read = factorsIn.readArray(bi);
         if (!(read instanceof Float64Array)) throw new Damaged(`the factor of block ${bi} fails its checksum`);
         factor = { method: methods[bi] as BlockMethod, damping, dim: factorDim(methods[bi] as BlockMethod, N, b), matrix: read };
@@ -213,8 +232,21 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
       }
       const parts = applyBlockFactor(gb, N, b, factor, vectors.map((v) => blockEntries(v, c0, c1, order)), what);
       parts.forEach((x, vi) => scatterBlock(out[vi] as Float64Array, x, c0, order));
+      collectAfterBlock(); // the block's dropped arrays, before the next block's (memory.ts)
       report(o, 'fisher', bi + 1, blocks);
-      await yieldToEventLoop();
+    };
+    // Factors to compute from G in memory: on worker threads too, when there are some to use.
+    const workers = G && !factorsIn && o.backend ? Math.min(o.workers ?? 0, blocks - 1) : 0;
+    let threads = 1;
+    if (workers > 0 && G && o.backend) {
+      await runNnFactorPool(G, { blockSize, damping, methods, order }, { ...o, backend: o.backend, workers, pool: o.pool }, (bi, block) => step(bi, block));
+      threads = workers + 1;
+    } else {
+      for (let bi = 0; bi < blocks; bi++) {
+        throwIfCancelled(o, 'fisher');
+        step(bi, null);
+        await yieldToEventLoop();
+      }
     }
     G = null;
     let stored = false;
@@ -231,7 +263,7 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
     }
     if (stored) o.log?.(`F̂⁻¹ (blocks of ${blockSize}, λ_F = ${damping}) stored in ${cache?.dir ?? ''} (${formatBytes(bytes)} with its columns)`);
     const state = (hit: boolean): FisherCacheState => (cache ? (hit ? 'hit' : 'miss') : 'off');
-    return { solved: out, columns: state(columnsIn !== null), factors: state(factorsIn !== null), bytes };
+    return { solved: out, columns: state(columnsIn !== null), factors: state(factorsIn !== null), bytes, threads };
   } finally {
     // Cancelled, failed or damaged: nothing half-written is published.
     (columnsOut as CacheWriter | null)?.abort();

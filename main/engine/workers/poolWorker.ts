@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend.js';
+import { collectAfterBlock } from '../memory.js';
 import { isSsseError } from '../errors.js';
 import { newtonAttribute, type NewtonProblem } from '../linear/newton.js';
 import { Workspace } from '../linalg/workspace.js';
@@ -7,6 +8,8 @@ import type { PoolWorkerData, FromPoolWorker, ToPoolWorker } from './poolMessage
 import { computeFisherBlock, type FisherBlockJob } from './fisherBlockTask.js';
 import { CONTROL_NEXT, CONTROL_STOP, SLOT_FULL, type FisherJobData } from './fisherMessages.js';
 import { TRAIN_NEXT, TRAIN_STOP, type TrainJobData } from './trainMessages.js';
+import { factorBlock, type BlockFactor } from '../nn/blockFisher.js';
+import type { NnFactorBlock, NnFactorJobData } from './nnFactorMessages.js';
 
 /**
  * A pool worker (poolMessages.ts): its own tfjs backend, started once; then, for as long as
@@ -77,6 +80,22 @@ function trainJob(data: TrainJobData): void {
   }
 }
 
+/** The settings of the network Fisher job this worker is in ('nn-factor' … 'nn-factor-end'), or null. */
+let nnJob: NnFactorJobData | null = null;
+
+/** One block of a network Fisher: its factor, sent back with its columns (both buffers moved, not copied). */
+function nnFactorBlock(block: NnFactorBlock): void {
+  if (!nnJob) throw new Error('nn-factor-block outside an nn-factor job');
+  const t0 = performance.now();
+  const [factor] = factorBlock(block.gb, nnJob.N, block.b, [nnJob.damping], block.method, block.what);
+  const computed = (factor as BlockFactor).matrix;
+  // Its own buffer (cholesky allocates one) moves to the main thread; a view is copied first.
+  const matrix = computed.byteOffset === 0 && computed.byteLength === computed.buffer.byteLength ? computed : computed.slice();
+  const message: FromPoolWorker = { type: 'nn-factor', bi: block.bi, matrix, gb: block.gb, seconds: (performance.now() - t0) / 1000 };
+  port?.postMessage(message, [matrix.buffer as ArrayBuffer, block.gb.buffer as ArrayBuffer]);
+  collectAfterBlock(); // the block's dropped arrays, before the next block's (memory.ts)
+}
+
 function runJob(run: () => void): void {
   try {
     run();
@@ -87,8 +106,27 @@ function runJob(run: () => void): void {
 }
 
 function handle(message: ToPoolWorker): void {
-  if (message.type === 'train') runJob(() => trainJob(message.job));
-  else runJob(() => fisherJob(message.job));
+  switch (message.type) {
+    case 'train':
+      return runJob(() => trainJob(message.job));
+    case 'fisher':
+      return runJob(() => fisherJob(message.job));
+    case 'nn-factor':
+      // A job of many messages: its 'idle' answers its 'nn-factor-end'.
+      nnJob = message.job;
+      return;
+    case 'nn-factor-block':
+      try {
+        nnFactorBlock(message.block);
+      } catch (e) {
+        fail(e);
+      }
+      return;
+    case 'nn-factor-end':
+      nnJob = null;
+      send({ type: 'idle' });
+      return;
+  }
 }
 
 async function main(): Promise<void> {

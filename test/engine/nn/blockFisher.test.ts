@@ -12,6 +12,7 @@ import {
   solveBlockFisher,
   type BlockMethod,
 } from '../../../main/engine/nn/blockFisher.js';
+import { RUNTIME_BYTES_PER_WORKER } from '../../../main/engine/linear/fisherBuild.js';
 import { fisherGroups, fisherRows, type FisherRows } from '../../../main/engine/nn/gradients.js';
 import { disposeNetwork } from '../../../main/engine/nn/network.js';
 import { buildNetwork } from '../../../main/engine/nn/spec.js';
@@ -139,6 +140,22 @@ test('the memory plan states the figures and refuses a block size that will not 
   assert.deepEqual(plan.methodCounts, { woodbury: 50, cholesky: 0, 'sherman-morrison': 0 });
   assert.equal(plan.bytes.rows, 4 * 1000 * 101_770);
   assert.match(describePlan(plan), /N = 1000 rows × p = 101770 parameters in 50 blocks of 2048 \(50 woodbury\); memory 4\d\d\.\d MiB/);
+  assert.equal(plan.threads, 1);
+  // On threads: each works on a block of its own, and up to two blocks per thread are in flight
+  // between them (G_b, 4·N·B bytes, and its factor, 8·N²); a budget short of that gets fewer threads, not a refusal.
+  const block = plan.bytes.block;
+  const three = planBlockFisher(1000, 101_770, 2048, 'auto', 2 ** 31, 1, 3);
+  assert.equal(three.threads, 3);
+  const inFlight = 4 * 1000 * 2048 + 8 * 1000 * 1000;
+  assert.equal(three.bytes.waiting, 6 * inFlight);
+  assert.equal(three.bytes.workers, 2 * RUNTIME_BYTES_PER_WORKER);
+  assert.equal(three.bytes.total, three.bytes.rows + 3 * block + three.bytes.waiting + three.bytes.workers + three.bytes.vectors);
+  assert.match(describePlan(three), /largest block 4\d\.\d MiB on each of 3 threads, 92\.7 MiB of blocks in flight, 76\.3 MiB for the workers' runtimes\)/);
+  const short = planBlockFisher(1000, 101_770, 2048, 'auto', plan.bytes.total + block + 4 * inFlight + RUNTIME_BYTES_PER_WORKER + 1, 1, 3);
+  assert.equal(short.threads, 2, 'the budget holds two threads, not three');
+  assert.equal(planBlockFisher(1000, 101_770, 2048, 'auto', plan.bytes.total, 1, 3).threads, 1, 'one thread where only one fits');
+  assert.equal(planBlockFisher(1000, 4000, 2048, 'auto', 2 ** 31, 1, 8).threads, 2, 'no more threads than blocks');
+  assert.throws(() => planBlockFisher(1000, 4000, 2048, 'auto', 2 ** 31, 1, 0), /threads must be a whole number ≥ 1, got 0/);
   // A block size of p or more is one block, the full Fisher, and the plan says so.
   const whole = planBlockFisher(1000, 12_730, 100_000_000, 'auto', 2 ** 30);
   assert.equal(whole.blocks, 1);

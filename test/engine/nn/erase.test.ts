@@ -133,3 +133,21 @@ test('bad requests are refused', async () => {
   const binary: Dataset = { ...ds, numClasses: null };
   await assert.rejects(eraseNetwork(binary, [0], config()), /needs class ids/);
 });
+
+test('the Fisher on worker threads gives θ̂ to the bit; summary.json says how many threads factored it', async () => {
+  const ds = dataset();
+  const removed = randomRemoval(90, 9, 5);
+  const runs = [];
+  for (const workers of [0, 2]) {
+    const out = await eraseNetwork(ds, removed, config({ workers, epsilon: 0.1, epsilonGrid: null, verify: 'none' }));
+    disposeNetwork(out.net);
+    runs.push(out);
+  }
+  const [alone, threaded] = runs as [(typeof runs)[number], (typeof runs)[number]];
+  assert.equal(alone.summary.fisher.threads, 1);
+  // Three blocks: two workers beside this thread.
+  assert.equal(threaded.summary.fisher.threads, 3);
+  assert.equal(threaded.summary.parameter_sha256.hat, alone.summary.parameter_sha256.hat);
+  assert.deepEqual(Buffer.from(threaded.thetaHat.buffer), Buffer.from(alone.thetaHat.buffer));
+  await assert.rejects(eraseNetwork(ds, removed, config({ workers: -1 })), /--workers: expected a whole number ≥ 0, got -1/);
+});

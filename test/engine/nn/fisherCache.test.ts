@@ -223,3 +223,58 @@ test('no room on the disk (less than 1 GiB would be left): F̂⁻¹ is not store
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('with worker threads: the same F̂⁻¹·v and the same stored entries, byte for byte, as the main thread alone', async () => {
+  const dirs = [tempDir(), tempDir()];
+  try {
+    const G = rows(21);
+    const v = vectors(22);
+    const results = [];
+    for (const [i, workers] of [0, 2].entries()) {
+      const cache = new ArtefactCache(dirs[i] as string);
+      const events: ProgressEvent[] = [];
+      const o = options(cache, G, 1e-3, { workers, backend: 'wasm', onProgress: (e) => events.push(e) });
+      const out = await solveBlockFisherCached(v, o);
+      // Three blocks: at most two workers find a block to claim beside this thread.
+      assert.equal(out.threads, workers + 1);
+      assert.deepEqual([out.columns, out.factors], ['miss', 'miss']);
+      assert.deepEqual(
+        events.filter((e) => e.phase === 'fisher').map((e) => e.done),
+        [0, 1, 2, 3],
+        `${workers} workers: progress per block, in order`,
+      );
+      results.push(out);
+    }
+    bitsEqual((results[1] as { solved: Float64Array[] }).solved, (results[0] as { solved: Float64Array[] }).solved, 'two workers against none');
+    const files = (dir: string) => fs.readdirSync(dir).sort();
+    assert.deepEqual(files(dirs[1] as string), files(dirs[0] as string));
+    for (const f of files(dirs[0] as string)) {
+      assert.ok(fs.readFileSync(path.join(dirs[0] as string, f)).equals(fs.readFileSync(path.join(dirs[1] as string, f))), `${f} is the same file`);
+    }
+    // Read back, nothing is computed, so no worker is used.
+    const hit = await solveBlockFisherCached(v, options(new ArtefactCache(dirs[1] as string), G, 1e-3, { workers: 2, backend: 'wasm' }));
+    assert.deepEqual([hit.columns, hit.factors, hit.threads], ['hit', 'hit', 1]);
+    bitsEqual(hit.solved, (results[0] as { solved: Float64Array[] }).solved, 'read back');
+  } finally {
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('with worker threads, cancelled mid-pass: nothing is published and no temporary file is left', async () => {
+  const dir = tempDir();
+  try {
+    const controller = new AbortController();
+    const o = options(new ArtefactCache(dir), rows(23), 1e-3, {
+      workers: 2,
+      backend: 'wasm',
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.phase === 'fisher' && e.done === 1) controller.abort();
+      },
+    });
+    await assert.rejects(solveBlockFisherCached(vectors(24), o), /cancel/i);
+    assert.deepEqual(fs.readdirSync(dir), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
