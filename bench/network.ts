@@ -8,9 +8,11 @@ import { machine, mb, runSsse, secs, timing, type Timing } from './measure.js';
  * network erasure request (`ssse erase --model mlp:128`, 1% at random, a given ε, no retraining)
  * when θ* is stored but F̂⁻¹ is not (the first request on a model: G at θ*, every block's Gram
  * matrix and factor, all written to the cache) against when both are stored (every later request:
- * each block's columns and factor read back and applied). The two kinds of run alternate, so that
- * the machine's load hits both alike; θ̂ must come out with the same bits from both, or the
- * benchmark fails. Writes bench/results-network.json.
+ * each block's columns and factor read back and applied), and the first request with its block
+ * factors on the main thread alone (--workers 0) against the default (worker threads beside it,
+ * one per further core). The kinds of run alternate, so that the machine's load hits them alike;
+ * θ̂ must come out with the same bits from all, or the benchmark fails. Writes
+ * bench/results-network.json.
  *
  * Environment: BENCH_QUICK=1 one run each (a smoke test), to bench/results-network.quick.json;
  * BENCH_FASHION_DIR overrides /usr/share/datasets/fashion-mnist (absent: the bundled 3,000 images).
@@ -30,6 +32,8 @@ interface Run {
   fisher_s: number;
   max_rss_bytes: number | null;
   fisher_cache: string;
+  /** Threads that factored F̂⁻¹ (summary.json fisher.threads). */
+  fisher_threads: number;
   theta_hat_sha256: string;
 }
 
@@ -38,6 +42,7 @@ function erase(args: string[], out: string, cacheDir: string): Run {
   const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
     timings_s: { fisher: number };
     cache: { fisher: string };
+    fisher: { threads: number };
     parameter_sha256: { hat: string };
   };
   return {
@@ -45,6 +50,7 @@ function erase(args: string[], out: string, cacheDir: string): Run {
     fisher_s: summary.timings_s.fisher,
     max_rss_bytes: run.maxRss,
     fisher_cache: summary.cache.fisher,
+    fisher_threads: summary.fisher.threads,
     theta_hat_sha256: summary.parameter_sha256.hat,
   };
 }
@@ -71,24 +77,35 @@ function main(): void {
     const starEntries = fs.readdirSync(primed).filter((f) => f.startsWith('nn-theta-star-'));
     if (starEntries.length !== 1) throw new Error(`expected one stored θ*, found ${starEntries.length}`);
     const first: Run[] = [];
+    const single: Run[] = [];
     const later: Run[] = [];
-    for (let r = 0; r < RUNS; r++) {
+    const firstRequest = (name: string, extra: string[]): Run => {
       // The first request on a model: θ* stored, F̂⁻¹ not (a cache holding θ* alone).
-      const fresh = path.join(tmp, `fresh${r}`);
+      const fresh = path.join(tmp, name);
       fs.mkdirSync(fresh);
       fs.copyFileSync(path.join(primed, starEntries[0] as string), path.join(fresh, starEntries[0] as string));
-      first.push(erase(args, path.join(tmp, `first${r}`), fresh));
-      fs.rmSync(fresh, { recursive: true, force: true });
-      log(`run ${r + 1}: first request ${secs(first.at(-1)?.wall_s)} (Fisher ${secs(first.at(-1)?.fisher_s)})`);
+      try {
+        return erase([...args, ...extra], path.join(tmp, `out-${name}`), fresh);
+      } finally {
+        fs.rmSync(fresh, { recursive: true, force: true });
+      }
+    };
+    for (let r = 0; r < RUNS; r++) {
+      first.push(firstRequest(`first${r}`, []));
+      log(`run ${r + 1}: first request ${secs(first.at(-1)?.wall_s)} (Fisher ${secs(first.at(-1)?.fisher_s)}, ${first.at(-1)?.fisher_threads} threads)`);
+      single.push(firstRequest(`single${r}`, ['--workers', '0']));
+      log(`run ${r + 1}: first request, main thread alone ${secs(single.at(-1)?.wall_s)} (Fisher ${secs(single.at(-1)?.fisher_s)})`);
       later.push(erase(args, path.join(tmp, `later${r}`), primed));
       log(`run ${r + 1}: later request ${secs(later.at(-1)?.wall_s)} (Fisher ${secs(later.at(-1)?.fisher_s)})`);
     }
-    for (const run of [...first, ...later]) {
+    for (const run of [...first, ...single, ...later]) {
       if (run.theta_hat_sha256 !== prime.theta_hat_sha256) throw new Error('θ̂ differs between a stored and a freshly built F̂⁻¹');
     }
-    if (first.some((r) => r.fisher_cache !== 'miss') || later.some((r) => r.fisher_cache !== 'hit')) throw new Error('the cache did not miss and hit as arranged');
+    if ([...first, ...single].some((r) => r.fisher_cache !== 'miss') || later.some((r) => r.fisher_cache !== 'hit')) throw new Error('the cache did not miss and hit as arranged');
+    if (single.some((r) => r.fisher_threads !== 1)) throw new Error('--workers 0 used more than one thread');
     const a = summarize(first);
     const b = summarize(later);
+    const c = summarize(single);
     const entryBytes = fs.readdirSync(primed).reduce((s, f) => s + (f.startsWith('nn-fisher-') ? fs.statSync(path.join(primed, f)).size : 0), 0);
     const result = {
       generated: new Date().toISOString(),
@@ -96,15 +113,22 @@ function main(): void {
       machine: machine(),
       request: `ssse erase ${args.join(' ')}`.replace(dataset, what),
       definitions: {
-        first: 'θ* stored, F̂⁻¹ not: G at θ*, every block factored, the cache entries written',
+        first: 'θ* stored, F̂⁻¹ not: G at θ*, every block factored, the cache entries written (default --workers: one per further core)',
+        first_main_thread_alone: 'first, with --workers 0: every block factored on the main thread',
         later: 'θ* and F̂⁻¹ stored: each block read back (CRC-32 checked) and applied',
         wall: 'the whole ssse process, start to exit, median of the runs',
         fisher: "summary.json's timings_s.fisher, median of the runs",
       },
       stored_fisher_bytes: entryBytes,
-      first: { ...a, runs: first },
+      first: { ...a, fisher_threads: first[0]?.fisher_threads ?? null, runs: first },
+      first_main_thread_alone: { ...c, runs: single },
       later: { ...b, runs: later },
-      ratios: { wall_first_over_later: a.wall.median_s / b.wall.median_s, fisher_first_over_later: a.fisher.median_s / b.fisher.median_s },
+      ratios: {
+        wall_first_over_later: a.wall.median_s / b.wall.median_s,
+        fisher_first_over_later: a.fisher.median_s / b.fisher.median_s,
+        fisher_main_thread_alone_over_first: c.fisher.median_s / a.fisher.median_s,
+        wall_main_thread_alone_over_first: c.wall.median_s / a.wall.median_s,
+      },
       theta_hat_identical: true,
     };
     const file = path.join(ROOT, 'bench', QUICK ? 'results-network.quick.json' : 'results-network.json');
@@ -113,9 +137,11 @@ function main(): void {
       [
         '',
         `network erasure request (${what}, mlp:128, 1% at random, ε = ${EPSILON}, --verify none), ${RUNS} run(s) each, alternating:`,
-        `  first request (builds and stores F̂⁻¹):  wall ${secs(a.wall.median_s)}, Fisher ${secs(a.fisher.median_s)}, peak RSS ${mb(a.max_rss_bytes)}`,
+        `  first request (builds and stores F̂⁻¹):  wall ${secs(a.wall.median_s)}, Fisher ${secs(a.fisher.median_s)} on ${first[0]?.fisher_threads ?? '?'} threads, peak RSS ${mb(a.max_rss_bytes)}`,
+        `  the same, main thread alone (--workers 0): wall ${secs(c.wall.median_s)}, Fisher ${secs(c.fisher.median_s)}, peak RSS ${mb(c.max_rss_bytes)}`,
         `  later request (reads F̂⁻¹):              wall ${secs(b.wall.median_s)}, Fisher ${secs(b.fisher.median_s)}, peak RSS ${mb(b.max_rss_bytes)}`,
         `  ratio first / later: wall ${result.ratios.wall_first_over_later.toFixed(1)}×, Fisher ${result.ratios.fisher_first_over_later.toFixed(1)}×; stored F̂⁻¹ ${mb(entryBytes)}; θ̂ identical`,
+        `  ratio main thread alone / threads: Fisher ${result.ratios.fisher_main_thread_alone_over_first.toFixed(2)}×, wall ${result.ratios.wall_main_thread_alone_over_first.toFixed(2)}×`,
         `Written ${file}`,
         '',
       ].join('\n'),
