@@ -60,9 +60,11 @@ import { loadLayersModelFromFiles } from './loadModel.js';
 import { checkData, disposeNetwork, getParams, setParams, type Network, type ParamTensor } from './network.js';
 import { checkEarlierCalibration, checkEarlierThetaStar, epsilonFromRecord, readEarlierCalibration, type EarlierCalibrationFile, type EpsilonFrom } from './earlierCalibration.js';
 import { buildNetwork, formatModelSpec, inputShapeFor, type ModelSpec } from './spec.js';
-import { checkSgd, trainNetwork, type ClassData, type SgdConfig } from './train.js';
+import { checkSgd, trainNetwork, type ClassData, type SgdConfig, type TrainResult } from './train.js';
 import { defaultWorkers } from '../linear/fisherBuild.js';
-import type { WorkerPool } from '../workers/pool.js';
+import type { NnTrainRun, NnTrainSource } from '../workers/nnTrainMessages.js';
+import { runNnTrainings } from '../workers/nnTrainPool.js';
+import { WorkerPool } from '../workers/pool.js';
 
 export type NetworkSource =
   | { kind: 'spec'; spec: ModelSpec; imageShape: number[] | null }
@@ -113,12 +115,16 @@ export interface NetworkEraseConfig extends RunControl {
   /** One-line statements made before long work (the memory plan). */
   log?: (line: string) => void;
   /**
-   * Worker threads beside this one for the factors of F̂⁻¹ (nnFactorPool.ts; the same bits for any
-   * count). Absent: one per further core (none on tfjs-node, whose kernels use every core); fewer
-   * where the memory plan has no room for them.
+   * Worker threads beside this one for the factors of F̂⁻¹ (nnFactorPool.ts) and for the
+   * retrainings of the calibration trials and of the spread (nnTrainPool.ts); the same bits for
+   * any count. Absent: one per further core (none on tfjs-node, whose kernels use every core);
+   * for F̂⁻¹, fewer where the memory plan has no room for them.
    */
   workers?: number;
-  /** Where the workers come from (pool.ts); default: started for the Fisher pass and ended with it. */
+  /**
+   * Where the workers come from (pool.ts); default: a pool of this erasure's own, which the Fisher
+   * pass and the trainings share and which is closed at its end.
+   */
   pool?: WorkerPool;
 }
 
@@ -361,6 +367,8 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       ? wholeClassesOf(dataset.train.classIds, removedRows, dataset.numClasses)
       : null;
   const { net, softmaxRemoved, sourceKey } = await networkFor(dataset, config.source);
+  // The worker threads of the Fisher pass and the trainings, started once for both (pool.ts).
+  const pool = config.pool ?? new WorkerPool(backend.name);
   // Whatever fails or is cancelled from here on, the network built above is released with it.
   try {
     const classIds = checkData(net, dataset.d, dataset.train.classIds, dataset.dir);
@@ -376,7 +384,8 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
 
     // The memory plan comes first: nothing is trained for a Fisher that will not fit.
     const groups = fisherGroups(n, config.fisherBatch, config.sgd.seed);
-    const requestedWorkers = config.workers ?? defaultWorkers(backend.name, Math.ceil(net.p / config.blockSize));
+    // One per further core; the Fisher pass takes no more than it has blocks to share (planBlockFisher).
+    const requestedWorkers = config.workers ?? defaultWorkers(backend.name, Number.MAX_SAFE_INTEGER);
     if (!Number.isSafeInteger(requestedWorkers) || requestedWorkers < 0) throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${requestedWorkers}`);
     const plan = planBlockFisher(groups.length, net.p, config.blockSize, config.fisherMethod, config.memoryBudget, 1 + draws.length, 1 + requestedWorkers);
     config.log?.(describePlan(plan));
@@ -471,7 +480,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       order: blockPermutation(net.params, blockOrder),
       workers: plan.threads - 1,
       backend: backend.name,
-      pool: config.pool,
+      pool,
       // G is the largest allocation of the run: it lives only inside the block pass.
       rows: () => {
         setParams(net, thetaStar);
@@ -490,6 +499,25 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
 
     const grid = config.epsilonGrid ?? (fixedEpsilon !== null ? [fixedEpsilon] : networkEpsilonGrid());
 
+    // Trainings on D minus some rows: on this thread and worker threads, each run on whichever is
+    // free, with the bits it has on this thread alone (nnTrainPool.ts). The workers build the
+    // network from its spec, or load its file and check that it is the one loaded here.
+    const trainSource: NnTrainSource =
+      config.source.kind === 'spec'
+        ? { kind: 'spec', spec: config.source.spec, inputShape: net.inputShape, classes: net.numClasses }
+        : { kind: 'file', path: config.source.path, sha256: (sourceKey as { file: string }).file };
+    const trainings = async (runs: NnTrainRun[], phase: string): Promise<TrainResult[]> => {
+      const { results } = await runNnTrainings(net, data, trainSource, runs, {
+        backend: backend.name,
+        workers: requestedWorkers,
+        pool,
+        phase,
+        ...(config.signal ? { signal: config.signal } : {}),
+        ...(config.onProgress ? { onProgress: config.onProgress } : {}),
+      });
+      return results;
+    };
+
     // Held-out calibration, before S's own retraining (which it never sees): each trial retrained
     // with the same seed, order (minus S_t) and settings, then swept over the grid.
     let calibrationTrials: CalibrationTrial[] | null = null;
@@ -497,17 +525,16 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     if (draws.length > 0) {
       t0 = performance.now();
       calibrationTrials = [];
+      const excludedOf = draws.map((draw) => Int32Array.from(draw.rows));
+      const trained = await trainings(
+        excludedOf.map((exclude) => ({ sgd: config.sgd, exclude, init: init ?? null })),
+        'calibrate-retrain',
+      );
       for (let t = 0; t < draws.length; t++) {
         const draw = draws[t] as (typeof draws)[number];
-        const excluded = Int32Array.from(draw.rows);
-        const result = await trainNetwork(net, data, config.sgd, {
-          ...scaled(config, t, draws.length),
-          exclude: excluded,
-          phase: 'calibrate-retrain',
-          ...(init ? { init } : {}),
-        });
+        const excluded = excludedOf[t] as Int32Array;
         const trialSplits = evaluationSplits(dataset, excluded, complementRows(n, excluded));
-        const { curve } = trialSweep(net, thetaStar, directions[t + 1] as Float64Array, result.theta, trialSplits, grid, scaled(config, t, draws.length));
+        const { curve } = trialSweep(net, thetaStar, directions[t + 1] as Float64Array, (trained[t] as TrainResult).theta, trialSplits, grid, scaled(config, t, draws.length));
         calibrationTrials.push({ removal: draw.removal, k: draw.rows.length, best_epsilon: trialBestEpsilon(curve), curve });
       }
       calibrateSeconds = seconds(t0);
@@ -534,13 +561,12 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     let spreadSeconds: number | null = null;
     if (config.retrainSeeds > 0) {
       t0 = performance.now();
-      spreadEvals = [];
       spreadSeeds = Array.from({ length: config.retrainSeeds }, (_, r) => config.sgd.seed + 1 + r);
-      for (let r = 0; r < spreadSeeds.length; r++) {
-        const sgd = { ...config.sgd, seed: spreadSeeds[r] as number };
-        const result = await trainNetwork(net, data, sgd, { ...scaled(config, r, spreadSeeds.length), exclude: removed, phase: 'retrain-spread' });
-        spreadEvals.push(evaluateParams(net, result.theta, splits));
-      }
+      const trained = await trainings(
+        spreadSeeds.map((seed) => ({ sgd: { ...config.sgd, seed }, exclude: removed, init: null })),
+        'retrain-spread',
+      );
+      spreadEvals = trained.map((result) => evaluateParams(net, result.theta, splits));
       spreadSeconds = seconds(t0);
     }
 
@@ -702,5 +728,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
   } catch (e) {
     disposeNetwork(net);
     throw e;
+  } finally {
+    if (!config.pool) await pool.close();
   }
 }

@@ -57,7 +57,7 @@ export interface PoolResult {
  * memory when it already is one and spans all of it, else a copy (a view into part of a shared
  * buffer would hand a worker the whole buffer).
  */
-export function sharedCopy<T extends Float32Array | Float64Array | Uint8Array>(src: T): T {
+export function sharedCopy<T extends Float32Array | Float64Array | Int32Array | Uint8Array>(src: T): T {
   if (src.buffer instanceof SharedArrayBuffer && src.byteOffset === 0 && src.byteLength === src.buffer.byteLength) return src;
   const ctor = src.constructor as { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
   const out = new ctor(new SharedArrayBuffer(src.length * ctor.BYTES_PER_ELEMENT));

@@ -2,6 +2,7 @@ import type { BackendName } from '../backend.js';
 import type { SsseErrorCode } from '../errors.js';
 import type { FisherJobData, FromFisherJob } from './fisherMessages.js';
 import type { FromNnFactorJob, NnFactorBlock, NnFactorJobData } from './nnFactorMessages.js';
+import type { FromNnTrainJob, NnTrainJobData } from './nnTrainMessages.js';
 import type { FromTrainJob, TrainJobData } from './trainMessages.js';
 
 /**
@@ -20,7 +21,8 @@ export interface PoolWorkerData {
 export type ToPoolWorker = { type: 'fisher'; job: FisherJobData } | { type: 'train'; job: TrainJobData } 
   | { type: 'nn-factor'; job: NnFactorJobData }
   | { type: 'nn-factor-block'; block: NnFactorBlock }
-  | { type: 'nn-factor-end' };
+  | { type: 'nn-factor-end' }
+  | { type: 'nn-train'; job: NnTrainJobData };
 
 /** A job's failure, with the engine's error code when it was an SsseError. */
 export type JobError = { type: 'error'; code: SsseErrorCode | null; message: string };
@@ -33,4 +35,5 @@ export type FromPoolWorker =
   | JobError
   | FromFisherJob
   | FromNnFactorJob
+  | FromNnTrainJob
   | FromTrainJob;

@@ -10,6 +10,7 @@ import { CONTROL_NEXT, CONTROL_STOP, SLOT_FULL, type FisherJobData } from './fis
 import { TRAIN_NEXT, TRAIN_STOP, type TrainJobData } from './trainMessages.js';
 import { factorBlock, type BlockFactor } from '../nn/blockFisher.js';
 import type { NnFactorBlock, NnFactorJobData } from './nnFactorMessages.js';
+import { nnTrainJob } from './nnTrainTask.js';
 
 /**
  * A pool worker (poolMessages.ts): its own tfjs backend, started once; then, for as long as
@@ -125,6 +126,12 @@ function handle(message: ToPoolWorker): void {
     case 'nn-factor-end':
       nnJob = null;
       send({ type: 'idle' });
+      return;
+    case 'nn-train':
+      // Asynchronous (training yields to the event loop): 'idle' once it has stopped claiming runs.
+      void nnTrainJob(message.job, (m, transfer) => port?.postMessage(m, transfer ?? []))
+        .catch(fail)
+        .finally(() => send({ type: 'idle' }));
       return;
   }
 }

@@ -11,6 +11,7 @@ import { SsseError } from '../../../main/engine/errors.js';
 import { eraseNetwork, type NetworkEraseConfig } from '../../../main/engine/nn/erase.js';
 import { disposeNetwork } from '../../../main/engine/nn/network.js';
 import type { ProgressEvent } from '../../../main/engine/progress.js';
+import { WorkerPool } from '../../../main/engine/workers/pool.js';
 import { TINY_CLASSES, tinyDataset, tinyNetworkConfig } from '../../helpers/tinyNetwork.js';
 
 before(async () => {
@@ -150,4 +151,39 @@ test('the Fisher on worker threads gives θ̂ to the bit; summary.json says how 
   assert.equal(threaded.summary.parameter_sha256.hat, alone.summary.parameter_sha256.hat);
   assert.deepEqual(Buffer.from(threaded.thetaHat.buffer), Buffer.from(alone.thetaHat.buffer));
   await assert.rejects(eraseNetwork(ds, removed, config({ workers: -1 })), /--workers: expected a whole number ≥ 0, got -1/);
+});
+
+test('calibration trials and the spread retrained on worker threads: summary.json the same, figure for figure, as on the main thread alone', async () => {
+  const ds = dataset();
+  const removal = { kind: 'random' as const, fraction: 0.1, seed: 0 };
+  const rows = randomRemoval(90, 9, 0);
+  const summaries = [];
+  // Workers started beforehand, so that they take part in these short trainings from the start.
+  const pool = new WorkerPool('wasm');
+  await pool.warm(2);
+  for (const workers of [0, 2]) {
+    const phases = new Map<string, number[]>();
+    const out = await eraseNetwork(
+      ds,
+      rows,
+      config({ workers, pool, calibrateTrials: 3, retrainSeeds: 2, removal, onProgress: (e) => phases.set(e.phase, [...(phases.get(e.phase) ?? []), e.done / e.total]) }),
+    ).finally(() => (workers === 2 ? pool.close() : undefined));
+    disposeNetwork(out.net);
+    for (const phase of ['calibrate-retrain', 'retrain-spread']) {
+      const seen = phases.get(phase) ?? [];
+      assert.ok(seen.length > 0, `${workers} workers: progress of ${phase}`);
+      assert.ok(
+        seen.every((v, i) => i === 0 || v >= (seen[i - 1] as number)),
+        `${workers} workers: ${phase} progress never goes back`,
+      );
+      assert.equal(seen.at(-1), 1, `${workers} workers: ${phase} ends at 100%`);
+    }
+    summaries.push(out.summary);
+  }
+  const [alone, threaded] = summaries as [(typeof summaries)[number], (typeof summaries)[number]];
+  assert.deepEqual(threaded.epsilon_calibration, alone.epsilon_calibration);
+  assert.deepEqual(threaded.retrain_spread, alone.retrain_spread);
+  assert.deepEqual(threaded.parameter_sha256, alone.parameter_sha256);
+  assert.deepEqual(threaded.sweep, alone.sweep);
+  assert.deepEqual(threaded.retraining, alone.retraining);
 });
