@@ -8,7 +8,7 @@ const LABELS: Record<string, string> = {
   sweep: 'ε sweep',
   'fisher-rows': 'Fisher rows',
   'retrain-spread': 'retrain spread',
-  'calibrate-retrain': 'calibration θ*₋Sₜ',
+  'calibrate-retrain': 'calibration',
   'calibrate-sweep': 'calibration ε',
 };
 

@@ -62,9 +62,10 @@ network options (with --model):
   --memory-budget GiB     memory the Fisher may use (default 80% of the memory available now)
                           (--cache-dir keeps F̂⁻¹ for later requests on the model as G's columns
                           and each block's factor: 4·N·p + 8·N²·blocks bytes where N < B)
-  --workers N             worker threads beside the main thread for the blocks of F̂⁻¹ (default:
-                          one per core beyond the first, fewer if the memory budget is short;
-                          0: the main thread alone; the same θ̂ to the bit either way)
+  --workers N             worker threads beside the main thread for the blocks of F̂⁻¹ and for
+                          the retrainings of --calibrate-trials and --retrain-seeds (default: one
+                          per core beyond the first; for F̂⁻¹ fewer if the memory budget is short;
+                          0: the main thread alone; the same results to the bit either way)
   --retrain-seeds R       also retrain R times with seeds seed+1…seed+R for the spread
   --remove-class C        erase class C (all of it, or --class-fraction F of it)
   --remove-fraction F     erase a random fraction F of the training set

@@ -33,7 +33,6 @@ import {
   chooseCalibratedEpsilon,
   describeCalibrationKind,
   trialBestEpsilon,
-  trialSweep,
   type CalibrationTrial,
   type CurvePoint,
 } from './calibrate.js';
@@ -43,9 +42,11 @@ import { checkForgetThreshold, chooseForgetEpsilon, FORGET_RULE, wholeClassesOf,
 import { BLOCK_ORDERS, blockPermutation, DEFAULT_BLOCK_ORDER, describeBlockOrder, type BlockOrder } from './blockOrder.js';
 import {
   accuracyDifference,
+  complementRows,
   evaluateParams,
   networkEpsilonGrid,
   NetworkStepEvaluator,
+  removalSplits,
   retrainSpread,
   stepParams,
   type AccuracyDifference,
@@ -60,9 +61,9 @@ import { loadLayersModelFromFiles } from './loadModel.js';
 import { checkData, disposeNetwork, getParams, setParams, type Network, type ParamTensor } from './network.js';
 import { checkEarlierCalibration, checkEarlierThetaStar, epsilonFromRecord, readEarlierCalibration, type EarlierCalibrationFile, type EpsilonFrom } from './earlierCalibration.js';
 import { buildNetwork, formatModelSpec, inputShapeFor, type ModelSpec } from './spec.js';
-import { checkSgd, trainNetwork, type ClassData, type SgdConfig, type TrainResult } from './train.js';
+import { checkSgd, trainNetwork, type ClassData, type SgdConfig } from './train.js';
 import { defaultWorkers } from '../linear/fisherBuild.js';
-import type { NnTrainRun, NnTrainSource } from '../workers/nnTrainMessages.js';
+import type { NnTrainSource } from '../workers/nnTrainMessages.js';
 import { runNnTrainings } from '../workers/nnTrainPool.js';
 import { WorkerPool } from '../workers/pool.js';
 
@@ -255,17 +256,6 @@ function seconds(since: number): number {
   return Math.round(performance.now() - since) / 1e3;
 }
 
-/** Progress of item `index` of `count` runs of the same phase, as one bar. */
-function scaled(control: RunControl, index: number, count: number): RunControl {
-  const out: RunControl = {};
-  if (control.signal) out.signal = control.signal;
-  if (control.onProgress) {
-    const listener = control.onProgress;
-    out.onProgress = (e) => listener({ phase: e.phase, done: index * e.total + e.done, total: count * e.total });
-  }
-  return out;
-}
-
 /** How a run's θ* relates to its model source, as summary.json's model.weights says it. */
 function modelWeights(source: NetworkSource): 'trained-here' | 'file-as-theta-star' | 'file-as-initial' {
   return source.kind === 'spec' ? 'trained-here' : source.weights === 'trained' ? 'file-as-theta-star' : 'file-as-initial';
@@ -285,26 +275,13 @@ export async function networkFor(dataset: Dataset, source: NetworkSource): Promi
   return { net: loaded.net, softmaxRemoved: loaded.softmaxRemoved, sourceKey: { file: loaded.sha256, weights: source.weights } };
 }
 
-/** The three evaluation splits of a dataset for a removal. */
+/** The three evaluation splits of a dataset for a removal (evaluate.ts removalSplits). */
 export function evaluationSplits(dataset: Dataset, removed: Int32Array, retained: Int32Array): Record<SplitKey, EvalSplit | null> {
-  const train = dataset.train;
-  const trainIds = train.classIds as Int32Array;
-  const test = dataset.test;
-  return {
-    removed: { features: train.features, classIds: trainIds, rows: removed },
-    retained: { features: train.features, classIds: trainIds, rows: retained },
-    test: test && test.classIds ? { features: test.features, classIds: test.classIds, rows: Int32Array.from({ length: test.n }, (_, i) => i) } : null,
-  };
+  const test = dataset.test && dataset.test.classIds ? { features: dataset.test.features, classIds: dataset.test.classIds, n: dataset.test.n } : null;
+  return removalSplits({ features: dataset.train.features, classIds: dataset.train.classIds as Int32Array }, test, removed, retained);
 }
 
-export function complementRows(n: number, removed: ArrayLike<number>): Int32Array {
-  const gone = new Uint8Array(n);
-  for (let j = 0; j < removed.length; j++) gone[removed[j] as number] = 1;
-  const out = new Int32Array(n - removed.length);
-  let r = 0;
-  for (let i = 0; i < n; i++) if (gone[i] === 0) out[r++] = i;
-  return out;
-}
+export { complementRows };
 
 export async function eraseNetwork(dataset: Dataset, removedRows: number[], config: NetworkEraseConfig): Promise<NetworkEraseOutcome> {
   const n = dataset.train.n;
@@ -506,17 +483,14 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
       config.source.kind === 'spec'
         ? { kind: 'spec', spec: config.source.spec, inputShape: net.inputShape, classes: net.numClasses }
         : { kind: 'file', path: config.source.path, sha256: (sourceKey as { file: string }).file };
-    const trainings = async (runs: NnTrainRun[], phase: string): Promise<TrainResult[]> => {
-      const { results } = await runNnTrainings(net, data, trainSource, runs, {
-        backend: backend.name,
-        workers: requestedWorkers,
-        pool,
-        phase,
-        ...(config.signal ? { signal: config.signal } : {}),
-        ...(config.onProgress ? { onProgress: config.onProgress } : {}),
-      });
-      return results;
-    };
+    const trainOptions = (phase: string) => ({
+      backend: backend.name,
+      workers: requestedWorkers,
+      pool,
+      phase,
+      ...(config.signal ? { signal: config.signal } : {}),
+      ...(config.onProgress ? { onProgress: config.onProgress } : {}),
+    });
 
     // Held-out calibration, before S's own retraining (which it never sees): each trial retrained
     // with the same seed, order (minus S_t) and settings, then swept over the grid.
@@ -525,18 +499,21 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     if (draws.length > 0) {
       t0 = performance.now();
       calibrationTrials = [];
-      const excludedOf = draws.map((draw) => Int32Array.from(draw.rows));
-      const trained = await trainings(
-        excludedOf.map((exclude) => ({ sgd: config.sgd, exclude, init: init ?? null })),
-        'calibrate-retrain',
+      // Each trial retrained and swept by the thread that took it.
+      const trained = await runNnTrainings(
+        net,
+        data,
+        trainSource,
+        draws.map((draw, t) => ({ sgd: config.sgd, exclude: Int32Array.from(draw.rows), init: init ?? null, direction: directions[t + 1] as Float64Array })),
+        {
+          ...trainOptions('calibrate-retrain'),
+          evaluation: { thetaStar, grid, test: dataset.test && dataset.test.classIds ? { features: dataset.test.features, classIds: dataset.test.classIds, n: dataset.test.n } : null },
+        },
       );
-      for (let t = 0; t < draws.length; t++) {
-        const draw = draws[t] as (typeof draws)[number];
-        const excluded = excludedOf[t] as Int32Array;
-        const trialSplits = evaluationSplits(dataset, excluded, complementRows(n, excluded));
-        const { curve } = trialSweep(net, thetaStar, directions[t + 1] as Float64Array, (trained[t] as TrainResult).theta, trialSplits, grid, scaled(config, t, draws.length));
-        calibrationTrials.push({ removal: draw.removal, k: draw.rows.length, best_epsilon: trialBestEpsilon(curve), curve });
-      }
+      draws.forEach((draw, t) => {
+        const curve = trained.curves[t] as CurvePoint[];
+        calibrationTrials?.push({ removal: draw.removal, k: draw.rows.length, best_epsilon: trialBestEpsilon(curve), curve });
+      });
       calibrateSeconds = seconds(t0);
     }
     const calibrated = calibrationTrials ? chooseCalibratedEpsilon(calibrationTrials.map((t) => t.curve)) : null;
@@ -562,11 +539,14 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     if (config.retrainSeeds > 0) {
       t0 = performance.now();
       spreadSeeds = Array.from({ length: config.retrainSeeds }, (_, r) => config.sgd.seed + 1 + r);
-      const trained = await trainings(
-        spreadSeeds.map((seed) => ({ sgd: { ...config.sgd, seed }, exclude: removed, init: null })),
-        'retrain-spread',
+      const trained = await runNnTrainings(
+        net,
+        data,
+        trainSource,
+        spreadSeeds.map((seed) => ({ sgd: { ...config.sgd, seed }, exclude: removed, init: null, direction: null })),
+        trainOptions('retrain-spread'),
       );
-      spreadEvals = trained.map((result) => evaluateParams(net, result.theta, splits));
+      spreadEvals = trained.results.map((result) => evaluateParams(net, result.theta, splits));
       spreadSeconds = seconds(t0);
     }
 

@@ -235,3 +235,27 @@ export function retrainSpread(
     z: { star: zOf(models.star), hat: zOf(models.hat), retrained: zOf(models.retrained) },
   };
 }
+
+/** The rows of 0 … n−1 not in `removed` (which holds each row once), ascending. */
+export function complementRows(n: number, removed: ArrayLike<number>): Int32Array {
+  const gone = new Uint8Array(n);
+  for (let j = 0; j < removed.length; j++) gone[removed[j] as number] = 1;
+  const out = new Int32Array(n - removed.length);
+  let r = 0;
+  for (let i = 0; i < n; i++) if (gone[i] === 0) out[r++] = i;
+  return out;
+}
+
+/** The three evaluation splits of a removal: S and D \ S of the training data, and the whole test set. */
+export function removalSplits(
+  train: { features: Float32Array; classIds: Int32Array },
+  test: { features: Float32Array; classIds: Int32Array; n: number } | null,
+  removed: Int32Array,
+  retained: Int32Array,
+): Record<SplitKey, EvalSplit | null> {
+  return {
+    removed: { features: train.features, classIds: train.classIds, rows: removed },
+    retained: { features: train.features, classIds: train.classIds, rows: retained },
+    test: test ? { features: test.features, classIds: test.classIds, rows: Int32Array.from({ length: test.n }, (_, i) => i) } : null,
+  };
+}

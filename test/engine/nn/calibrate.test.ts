@@ -233,7 +233,8 @@ test('a calibrated erasure: ε_cal from the trials, θ̂ at ε_cal, the in-sampl
     assert.equal(ins.rule, 'max_gamma_S');
     assert.equal(ins.epsilon, best.epsilon);
     assert.ok(s.timings_s.calibrate !== null && s.timings_s.calibrate > 0);
-    assert.ok(phases.has('calibrate-retrain') && phases.has('calibrate-sweep'));
+    // Each trial's retraining and sweep report as one run of the calibration's bar.
+    assert.ok(phases.has('calibrate-retrain') && !phases.has('calibrate-sweep'));
   } finally {
     disposeNetwork(out.net);
   }

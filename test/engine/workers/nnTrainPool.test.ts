@@ -15,6 +15,9 @@ import { runNnTrainings } from '../../../main/engine/workers/nnTrainPool.js';
 import { networkOf } from '../../../main/engine/workers/nnTrainTask.js';
 import { WorkerPool } from '../../../main/engine/workers/pool.js';
 import { tinySplit, TINY_CLASSES, TINY_FEATURES } from '../../helpers/tinyNetwork.js';
+import { xorshift32 } from '../../helpers/reference.js';
+import { trialSweep } from '../../../main/engine/nn/calibrate.js';
+import { complementRows, removalSplits } from '../../../main/engine/nn/evaluate.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -29,11 +32,11 @@ const SOURCE: NnTrainSource = { kind: 'spec', spec: SPEC, inputShape: [TINY_FEAT
 /** Five runs: other rows left out, another seed, and one from given initial weights. */
 function runs(init: Float32Array): NnTrainRun[] {
   return [
-    { sgd: SGD, exclude: Int32Array.from([0, 1, 2]), init: null },
-    { sgd: SGD, exclude: Int32Array.from([10, 20, 30, 40]), init: null },
-    { sgd: { ...SGD, seed: 3 }, exclude: Int32Array.from([5]), init: null },
-    { sgd: SGD, exclude: Int32Array.from([7, 8]), init },
-    { sgd: { ...SGD, seed: 4 }, exclude: new Int32Array(0), init: null },
+    { sgd: SGD, exclude: Int32Array.from([0, 1, 2]), init: null, direction: null },
+    { sgd: SGD, exclude: Int32Array.from([10, 20, 30, 40]), init: null, direction: null },
+    { sgd: { ...SGD, seed: 3 }, exclude: Int32Array.from([5]), init: null, direction: null },
+    { sgd: SGD, exclude: Int32Array.from([7, 8]), init, direction: null },
+    { sgd: { ...SGD, seed: 4 }, exclude: new Int32Array(0), init: null, direction: null },
   ];
 }
 
@@ -85,7 +88,7 @@ test('a model file that changed since it was loaded, a run that diverges, or a c
     const two: NnTrainRun[] = runs(new Float32Array(0)).slice(0, 2);
 
     // A learning rate that diverges: whichever thread trains the run, its error ends them all.
-    const diverging: NnTrainRun[] = [two[0] as NnTrainRun, { sgd: { ...SGD, lr: 1e6 }, exclude: new Int32Array(0), init: null }, two[1] as NnTrainRun];
+    const diverging: NnTrainRun[] = [two[0] as NnTrainRun, { sgd: { ...SGD, lr: 1e6 }, exclude: new Int32Array(0), init: null, direction: null }, two[1] as NnTrainRun];
     await assert.rejects(runNnTrainings(net, data, SOURCE, diverging, { backend: 'wasm', workers: 2, phase: 'retrain' }), /retrain: the loss became (NaN|Infinity|-Infinity) at epoch 1/);
 
     const controller = new AbortController();
@@ -104,5 +107,37 @@ test('a model file that changed since it was loaded, a run that diverges, or a c
   } finally {
     disposeNetwork(net);
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('runs with a direction are swept by the thread that trained them: the curves of trialSweep on this thread alone', async () => {
+  const net = buildNetwork(SPEC, [TINY_FEATURES], TINY_CLASSES);
+  const pool = new WorkerPool('wasm');
+  try {
+    const test = tinySplit(20, 41);
+    const evaluation = { thetaStar: (await trainNetwork(net, data, SGD)).theta, grid: [0, 0.05, 0.5, 2], test: { features: test.features, classIds: test.classIds as Int32Array, n: test.n } };
+    const g = xorshift32(5);
+    const list: NnTrainRun[] = [[1, 2, 3], [4, 5], [6, 7, 8, 9]].map((rows, i) => ({
+      sgd: { ...SGD, seed: i },
+      exclude: Int32Array.from(rows),
+      init: null,
+      direction: Float64Array.from({ length: net.p }, () => g() - 0.5),
+    }));
+    const reference = [];
+    for (const run of list) {
+      const trained = await trainNetwork(net, data, run.sgd, { exclude: run.exclude });
+      const splits = removalSplits(data, evaluation.test, run.exclude, complementRows(data.n, run.exclude));
+      reference.push(trialSweep(net, evaluation.thetaStar, run.direction as Float64Array, trained.theta, splits, evaluation.grid).curve);
+    }
+    await pool.warm(2);
+    for (const workers of [0, 2]) {
+      const out = await runNnTrainings(net, data, SOURCE, list, { backend: 'wasm', workers, pool, phase: 'calibrate-retrain', evaluation });
+      assert.deepEqual(out.curves, reference, `${workers} workers: the curves`);
+      if (workers > 0) assert.ok(out.threadOf.some((t) => t > 0), `a worker took part (${out.threadOf.join(', ')})`);
+    }
+    await assert.rejects(runNnTrainings(net, data, SOURCE, list, { backend: 'wasm', workers: 0, phase: 'x' }), /x: a run with a direction needs θ\*, the grid and the test set to sweep/);
+  } finally {
+    disposeNetwork(net);
+    await pool.close();
   }
 });
