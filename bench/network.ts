@@ -11,8 +11,10 @@ import { machine, mb, runSsse, secs, timing, type Timing } from './measure.js';
  * each block's columns and factor read back and applied), and the first request with its block
  * factors on the main thread alone (--workers 0) against the default (worker threads beside it,
  * one per further core). The kinds of run alternate, so that the machine's load hits them alike;
- * θ̂ must come out with the same bits from all, or the benchmark fails. Writes
- * bench/results-network.json.
+ * θ̂ must come out with the same bits from all, or the benchmark fails. Then a calibrated request
+ * (--calibrate-trials 4 --retrain-seeds 2, θ* and F̂⁻¹ stored: the time is the retrainings and the
+ * trials' sweeps) with worker threads against the main thread alone, one run each, back to back;
+ * its summary.json must be the same from both. Writes bench/results-network.json.
  *
  * Environment: BENCH_QUICK=1 one run each (a smoke test), to bench/results-network.quick.json;
  * BENCH_FASHION_DIR overrides /usr/share/datasets/fashion-mnist (absent: the bundled 3,000 images).
@@ -25,6 +27,36 @@ const EPSILON = 0.05;
 
 function log(message: string): void {
   process.stderr.write(`[bench:network] ${message}\n`);
+}
+
+/** A calibrated request's figures (summary.json timings_s). */
+interface CalibratedRun {
+  wall_s: number;
+  calibrate_s: number;
+  retrain_s: number;
+  spread_s: number;
+  max_rss_bytes: number | null;
+  /** summary.json without its timings and run-specific fields: must match between thread counts. */
+  result: string;
+}
+
+function calibrated(args: string[], out: string, cacheDir: string): CalibratedRun {
+  const run = runSsse(ROOT, ['erase', ...args, '--out', out, '--cache-dir', cacheDir]);
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
+    timings_s: { calibrate: number; retrain: number; retrain_spread: number };
+    epsilon_calibration: unknown;
+    retrain_spread: unknown;
+    sweep: unknown;
+    parameter_sha256: unknown;
+  };
+  return {
+    wall_s: run.seconds,
+    calibrate_s: summary.timings_s.calibrate,
+    retrain_s: summary.timings_s.retrain,
+    spread_s: summary.timings_s.retrain_spread,
+    max_rss_bytes: run.maxRss,
+    result: JSON.stringify([summary.epsilon_calibration, summary.retrain_spread, summary.sweep, summary.parameter_sha256]),
+  };
 }
 
 interface Run {
@@ -106,6 +138,14 @@ function main(): void {
     const a = summarize(first);
     const b = summarize(later);
     const c = summarize(single);
+
+    // A calibrated request: the retrainings of its trials and of the spread, and the trials' sweeps.
+    const calArgs = [...args.filter((x, i) => !['--epsilon', '--verify'].includes(x) && !['--epsilon', '--verify'].includes(args[i - 1] ?? '')), '--calibrate-trials', '4', '--retrain-seeds', '2'];
+    const calThreads = calibrated(calArgs, path.join(tmp, 'cal-threads'), primed);
+    log(`calibrated request with worker threads: ${secs(calThreads.wall_s)} (calibration ${secs(calThreads.calibrate_s)}, spread ${secs(calThreads.spread_s)})`);
+    const calAlone = calibrated([...calArgs, '--workers', '0'], path.join(tmp, 'cal-alone'), primed);
+    log(`calibrated request, main thread alone: ${secs(calAlone.wall_s)} (calibration ${secs(calAlone.calibrate_s)}, spread ${secs(calAlone.spread_s)})`);
+    if (calThreads.result !== calAlone.result) throw new Error('the calibrated request differs between worker threads and the main thread alone');
     const entryBytes = fs.readdirSync(primed).reduce((s, f) => s + (f.startsWith('nn-fisher-') ? fs.statSync(path.join(primed, f)).size : 0), 0);
     const result = {
       generated: new Date().toISOString(),
@@ -130,6 +170,17 @@ function main(): void {
         wall_main_thread_alone_over_first: c.wall.median_s / a.wall.median_s,
       },
       theta_hat_identical: true,
+      calibrated: {
+        request: `ssse erase ${calArgs.join(' ')}`.replace(dataset, what),
+        definition: 'θ* and F̂⁻¹ stored; one run each, worker threads first, then --workers 0; summary.json (calibration, spread, sweep, parameters) identical',
+        threads: calThreads,
+        main_thread_alone: calAlone,
+        ratios: {
+          calibrate_alone_over_threads: calAlone.calibrate_s / calThreads.calibrate_s,
+          spread_alone_over_threads: calAlone.spread_s / calThreads.spread_s,
+          wall_alone_over_threads: calAlone.wall_s / calThreads.wall_s,
+        },
+      },
     };
     const file = path.join(ROOT, 'bench', QUICK ? 'results-network.quick.json' : 'results-network.json');
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
@@ -142,6 +193,10 @@ function main(): void {
         `  later request (reads F̂⁻¹):              wall ${secs(b.wall.median_s)}, Fisher ${secs(b.fisher.median_s)}, peak RSS ${mb(b.max_rss_bytes)}`,
         `  ratio first / later: wall ${result.ratios.wall_first_over_later.toFixed(1)}×, Fisher ${result.ratios.fisher_first_over_later.toFixed(1)}×; stored F̂⁻¹ ${mb(entryBytes)}; θ̂ identical`,
         `  ratio main thread alone / threads: Fisher ${result.ratios.fisher_main_thread_alone_over_first.toFixed(2)}×, wall ${result.ratios.wall_main_thread_alone_over_first.toFixed(2)}×`,
+        `calibrated request (--calibrate-trials 4 --retrain-seeds 2, θ* and F̂⁻¹ stored), one run each:`,
+        `  worker threads:      wall ${secs(calThreads.wall_s)}, calibration ${secs(calThreads.calibrate_s)}, retrain ${secs(calThreads.retrain_s)}, spread ${secs(calThreads.spread_s)}, peak RSS ${mb(calThreads.max_rss_bytes)}`,
+        `  main thread alone:   wall ${secs(calAlone.wall_s)}, calibration ${secs(calAlone.calibrate_s)}, retrain ${secs(calAlone.retrain_s)}, spread ${secs(calAlone.spread_s)}, peak RSS ${mb(calAlone.max_rss_bytes)}`,
+        `  ratio alone / threads: calibration ${result.calibrated.ratios.calibrate_alone_over_threads.toFixed(2)}×, spread ${result.calibrated.ratios.spread_alone_over_threads.toFixed(2)}×, wall ${result.calibrated.ratios.wall_alone_over_threads.toFixed(2)}×; summary.json identical`,
         `Written ${file}`,
         '',
       ].join('\n'),
