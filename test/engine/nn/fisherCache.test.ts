@@ -235,7 +235,7 @@ test('with worker threads: the same F̂⁻¹·v and the same stored entries, byt
       const events: ProgressEvent[] = [];
       const o = options(cache, G, 1e-3, { workers, backend: 'wasm', onProgress: (e) => events.push(e) });
       const out = await solveBlockFisherCached(v, o);
-      // Three blocks: at most two workers find a block to claim beside this thread.
+      // Three blocks: at most two workers beside this thread have a block to compute.
       assert.equal(out.threads, workers + 1);
       assert.deepEqual([out.columns, out.factors], ['miss', 'miss']);
       assert.deepEqual(

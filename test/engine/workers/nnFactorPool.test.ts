@@ -70,6 +70,8 @@ test('on 1, 2 and 3 workers every factor reaches consume in block order with the
         BLOCKS,
         'every block computed once',
       );
+      // The first blocks are handed to the workers before this thread computes any.
+      assert.ok(result.blocksByThread.slice(1).every((c) => c > 0), `${workers} workers: each computed blocks (${result.blocksByThread.join(', ')})`);
       assert.equal(tf.memory().numTensors, before, 'no tensor left behind on this thread');
       assert.equal(pool.idleWorkers, Math.max(workers, 1), 'the workers went back to the pool');
       // A job that ended cleanly keeps the pool's threads: the next count reuses them (and starts more).
