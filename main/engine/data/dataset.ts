@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataError, SsseError } from '../errors.js';
 import { formatShape, readFileOrThrow } from './bytes.js';
+import { firstNonFinite } from './finite.js';
 import { parseIdx, type IdxArray } from './idx.js';
 import { parseNpy, type NpyArray } from './npy.js';
 import type { Dataset, SourceFile, Split } from './types.js';
@@ -251,14 +252,6 @@ function idxImages(array: IdxArray, file: string): RawFeatures {
   return { file, n, d, data };
 }
 
-/** Index of the first NaN/±∞, or -1. `v - v` is 0 for every finite number and NaN otherwise. */
-function firstNonFinite(data: Float32Array): number {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i] as number;
-    if (v - v !== 0) return i;
-  }
-  return -1;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Labels

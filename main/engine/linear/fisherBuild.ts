@@ -158,6 +158,14 @@ export interface BuildOptions extends FisherOptions {
  * Worker threads that help the calling thread on this backend: one per further core, so that
  * every core computes a block (none for tfjs-node, whose native kernels already use every core).
  */
+/** `requested` worker threads, checked as --workers is: a whole number ≥ 0. */
+export function checkWorkers(requested: number): number {
+  if (!(Number.isSafeInteger(requested) && requested >= 0)) {
+    throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${requested}`);
+  }
+  return requested;
+}
+
 export function defaultWorkers(backend: BackendName, blocks: number): number {
   if (backend === 'tensorflow') return 0;
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -185,10 +193,7 @@ export async function buildFisherInverse(
   if (features.length !== n * d) {
     throw new SsseError('BAD_ARGUMENT', `buildFisherInverse: features has ${features.length} values, expected ${n}×${d}`);
   }
-  const requested = options.workers ?? defaultWorkers(backend.name, A);
-  if (!Number.isInteger(requested) || requested < 0) {
-    throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${requested}`);
-  }
+  const requested = checkWorkers(options.workers ?? defaultWorkers(backend.name, A));
   // The calling thread computes blocks too, so more than A − 1 workers would find nothing to do.
   const mainThread = options.mainThreadComputes ?? true;
   const workers = method === 'blocked' ? Math.min(requested, mainThread ? A - 1 : A) : 0;

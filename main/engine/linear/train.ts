@@ -1,10 +1,11 @@
 import { currentBackend, type BackendName } from '../backend.js';
+import { firstNonFinite } from '../data/finite.js';
 import { mulberry32 } from '../data/random.js';
 import { SsseError } from '../errors.js';
 import { report, throwIfCancelled, yieldToEventLoop, type RunControl } from '../progress.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { runTrainPool } from '../workers/trainPool.js';
-import { defaultWorkers } from './fisherBuild.js';
+import { checkWorkers, defaultWorkers } from './fisherBuild.js';
 import type { LinearModel } from './model.js';
 import { newtonAttribute, type NewtonProblem } from './newton.js';
 
@@ -100,15 +101,13 @@ export async function trainLinear(
     if (init.length !== A * d) {
       throw new SsseError('BAD_ARGUMENT', `trainLinear: initialWeights has ${init.length} values, expected A×d = ${A}×${d}`);
     }
-    const bad = init.findIndex((v) => !Number.isFinite(v));
+    const bad = firstNonFinite(init);
     if (bad >= 0) throw new SsseError('BAD_ARGUMENT', `trainLinear: initialWeights[${bad}] is ${init[bad]}, expected a finite number`);
     weights.set(init);
   }
   const model: LinearModel = { d, A, weights };
   const problem: NewtonProblem = { features, labels, n, d, A, l2, tolerance, maxIterations, phase };
-  if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 0)) {
-    throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${options.workers}`);
-  }
+  if (options.workers !== undefined) checkWorkers(options.workers);
   throwIfCancelled(options, phase);
   const backend = currentBackend();
   const workers = A < 2 || !backend ? 0 : (options.workers ?? defaultTrainWorkers(backend.name, n, d, A));

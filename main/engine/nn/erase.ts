@@ -62,7 +62,7 @@ import { checkData, disposeNetwork, getParams, setParams, type Network, type Par
 import { checkEarlierCalibration, checkEarlierThetaStar, epsilonFromRecord, readEarlierCalibration, type EarlierCalibrationFile, type EpsilonFrom } from './earlierCalibration.js';
 import { buildNetwork, formatModelSpec, inputShapeFor, type ModelSpec } from './spec.js';
 import { checkSgd, trainNetwork, type ClassData, type SgdConfig } from './train.js';
-import { defaultWorkers } from '../linear/fisherBuild.js';
+import { checkWorkers, defaultWorkers } from '../linear/fisherBuild.js';
 import type { NnTrainSource } from '../workers/nnTrainMessages.js';
 import { runNnTrainings } from '../workers/nnTrainPool.js';
 import { WorkerPool } from '../workers/pool.js';
@@ -275,10 +275,14 @@ export async function networkFor(dataset: Dataset, source: NetworkSource): Promi
   return { net: loaded.net, softmaxRemoved: loaded.softmaxRemoved, sourceKey: { file: loaded.sha256, weights: source.weights } };
 }
 
+/** A dataset's test split with its class ids, or null where it has none. */
+function classTestSplit(dataset: Dataset): { features: Float32Array; classIds: Int32Array; n: number } | null {
+  return dataset.test && dataset.test.classIds ? { features: dataset.test.features, classIds: dataset.test.classIds, n: dataset.test.n } : null;
+}
+
 /** The three evaluation splits of a dataset for a removal (evaluate.ts removalSplits). */
 export function evaluationSplits(dataset: Dataset, removed: Int32Array, retained: Int32Array): Record<SplitKey, EvalSplit | null> {
-  const test = dataset.test && dataset.test.classIds ? { features: dataset.test.features, classIds: dataset.test.classIds, n: dataset.test.n } : null;
-  return removalSplits({ features: dataset.train.features, classIds: dataset.train.classIds as Int32Array }, test, removed, retained);
+  return removalSplits({ features: dataset.train.features, classIds: dataset.train.classIds as Int32Array }, classTestSplit(dataset), removed, retained);
 }
 
 export { complementRows };
@@ -362,8 +366,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
     // The memory plan comes first: nothing is trained for a Fisher that will not fit.
     const groups = fisherGroups(n, config.fisherBatch, config.sgd.seed);
     // One per further core; the Fisher pass takes no more than it has blocks to share (planBlockFisher).
-    const requestedWorkers = config.workers ?? defaultWorkers(backend.name, Number.MAX_SAFE_INTEGER);
-    if (!Number.isSafeInteger(requestedWorkers) || requestedWorkers < 0) throw new SsseError('BAD_ARGUMENT', `--workers: expected a whole number ≥ 0, got ${requestedWorkers}`);
+    const requestedWorkers = checkWorkers(config.workers ?? defaultWorkers(backend.name, Number.MAX_SAFE_INTEGER));
     const plan = planBlockFisher(groups.length, net.p, config.blockSize, config.fisherMethod, config.memoryBudget, 1 + draws.length, 1 + requestedWorkers);
     config.log?.(describePlan(plan));
 
@@ -507,7 +510,7 @@ export async function eraseNetwork(dataset: Dataset, removedRows: number[], conf
         draws.map((draw, t) => ({ sgd: config.sgd, exclude: Int32Array.from(draw.rows), init: init ?? null, direction: directions[t + 1] as Float64Array })),
         {
           ...trainOptions('calibrate-retrain'),
-          evaluation: { thetaStar, grid, test: dataset.test && dataset.test.classIds ? { features: dataset.test.features, classIds: dataset.test.classIds, n: dataset.test.n } : null },
+          evaluation: { thetaStar, grid, test: classTestSplit(dataset) },
         },
       );
       draws.forEach((draw, t) => {

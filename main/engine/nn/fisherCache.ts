@@ -237,10 +237,8 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
     };
     // Factors to compute from G in memory: on worker threads too, when there are some to use.
     const workers = G && !factorsIn && o.backend ? Math.min(o.workers ?? 0, blocks - 1) : 0;
-    let threads = 1;
     if (workers > 0 && G && o.backend) {
       await runNnFactorPool(G, { blockSize, damping, methods, order }, { ...o, backend: o.backend, workers, pool: o.pool }, (bi, block) => step(bi, block));
-      threads = workers + 1;
     } else {
       for (let bi = 0; bi < blocks; bi++) {
         throwIfCancelled(o, 'fisher');
@@ -263,7 +261,7 @@ async function attempt(vectors: Float64Array[], o: CachedSolveOptions, readStore
     }
     if (stored) o.log?.(`F̂⁻¹ (blocks of ${blockSize}, λ_F = ${damping}) stored in ${cache?.dir ?? ''} (${formatBytes(bytes)} with its columns)`);
     const state = (hit: boolean): FisherCacheState => (cache ? (hit ? 'hit' : 'miss') : 'off');
-    return { solved: out, columns: state(columnsIn !== null), factors: state(factorsIn !== null), bytes, threads };
+    return { solved: out, columns: state(columnsIn !== null), factors: state(factorsIn !== null), bytes, threads: workers + 1 };
   } finally {
     // Cancelled, failed or damaged: nothing half-written is published.
     (columnsOut as CacheWriter | null)?.abort();

@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { firstNonFinite } from '../data/finite.js';
 import { DataError, SsseError } from '../errors.js';
 import { sha256Bytes } from '../hash.js';
 import { networkFromModel, type Network } from './network.js';
@@ -131,12 +132,6 @@ export function checkTopology(file: string, topology: Json): boolean {
     }
   });
   return softmaxRemoved;
-}
-
-/** Index of the first NaN or ±Infinity in `v`, or −1. */
-function firstNonFinite(v: ArrayLike<number>): number {
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i] as number)) return i;
-  return -1;
 }
 
 function bytesPerElement(dtype: unknown): number {
